@@ -1,0 +1,100 @@
+"""``bpcount [count] INPUT...``: estimate ln(model count) of CNF formulas."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import click
+
+from bpcount.cli.common import verbosity_options
+
+DEFAULT_METHOD = "bp"
+
+
+@click.command("count", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("inputs", nargs=-1, metavar="INPUT...")
+@click.option("--method", type=click.Choice(["bpnn", "bp", "loopy"]), default=DEFAULT_METHOD, show_default=True,
+              help="bpnn: learned BPNN (default model unless --checkpoint); bp: plain damped BP (Bethe ln Z); "
+                   "loopy: neighbourhood BP with --radius.")
+@click.option("--format", "fmt", type=click.Choice(["text", "mcc", "jsonl", "csv"]), default="text",
+              show_default=True, help="Output format on stdout.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--dtype", type=click.Choice(["float64", "float32"]), default=None,
+              help="Message precision [default: float64 on CPU, float32 on CUDA].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Formulas per batched engine call.")
+@click.option("--max-iters", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Message-passing iterations (bp, loopy).")
+@click.option("--damping", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.5, show_default=True,
+              help="Weight of the old message in each update.")
+@click.option("--tol", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Convergence tolerance on max |Δ log message| [default: 1e-10 float64, 1e-6 float32].")
+@click.option("--timeout", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Seconds of message passing per batch; formulas unfinished then are reported as timeout.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed (Monte Carlo local sums).")
+@click.option("--exact-max-vars", type=click.IntRange(0, 24), default=20, show_default=True,
+              help="Components with at most this many variables are counted exactly (0 disables).")
+@click.option("--ignore-projection", is_flag=True,
+              help="Count all variables even when the file asks for projected counting (c t pmc, c p show).")
+@click.option("--strict", is_flag=True, help="More clauses than the header declares is an error.")
+@click.option("--sat-check/--no-sat-check", default=True, show_default=True,
+              help="Prove the MCC 's' line with a short SAT-solver call.")
+@click.option("--sat-budget", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
+              help="Seconds for that SAT call.")
+@click.option("--on-nonconvergence", type=click.Choice(["report", "error"]), default="report", show_default=True,
+              help="report: print the last iterate's estimate with converged=false; error: no estimate (exit 1).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="BPNN checkpoint [default: the shipped pretrained model].")
+@click.option("--radius", type=click.IntRange(min=0), default=1, show_default=True,
+              help="loopy: neighbourhood radius r (loops up to length r + 2).")
+@click.option("--max-region-vars", type=click.IntRange(min=1), default=20, show_default=True,
+              help="loopy: local sums over more variables are estimated by Monte Carlo.")
+@click.option("--mc-samples", type=click.IntRange(min=10), default=10_000, show_default=True,
+              help="loopy: samples per Monte Carlo local sum.")
+@click.option("--task", type=click.Choice(["mc", "wmc", "pmc", "pwmc"]), default=None,
+              help="MCC wrapper option; pmc/pwmc are refused unless --ignore-projection.")
+@click.option("--tmpdir", default=None, hidden=True, help="MCC wrapper option (accepted, unused).")
+@click.option("--maxrss", default=None, hidden=True, help="MCC wrapper option (accepted, unused).")
+@verbosity_options
+def count_command(inputs, fmt, verbose, quiet, task, tmpdir, maxrss, **kw):
+    """Estimate ln(number of models) of each INPUT (files, directories searched for *.cnf*, or - for stdin).
+
+    \b
+    Output: results on stdout (--format), diagnostics and progress on stderr.
+    Exit codes: 0 every input estimated; 1 some input had no estimate (timeout, failure,
+    non-convergence with --on-nonconvergence error); 2 usage error; 3 some input unreadable.
+    """
+    from bpcount.estimate import CountOptions, expand_inputs, iter_count
+    from bpcount.report import Report
+
+    if not inputs:
+        raise click.UsageError("no INPUT given (use - to read stdin)")
+    if task in ("pmc", "pwmc") and not kw["ignore_projection"]:
+        raise click.UsageError(f"--task {task}: bpcount estimates unprojected counts; "
+                               "pass --ignore-projection to count all variables anyway")
+    options = CountOptions(**kw)
+    paths = expand_inputs(inputs)
+    if not paths:
+        raise click.UsageError("no *.cnf* files found in the given directories")
+    opt_line = f" damping={options.damping}" if options.method != "bpnn" else ""
+    report = Report(fmt=fmt, out=sys.stdout, err=sys.stderr, options_line=opt_line, verbose=verbose)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        for result in iter_count(paths, options=options, progress=not quiet and len(paths) > 1):
+            report.add(result)
+    except KeyboardInterrupt:
+        click.echo("bpcount: interrupted", err=True)
+        if fmt == "mcc":
+            click.echo("s UNKNOWN")
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(1)
+    except ValueError as exc:  # option combinations the library rejects (e.g. --device cuda without CUDA)
+        raise click.UsageError(str(exc)) from exc
+    sys.exit(report.exit_code)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt

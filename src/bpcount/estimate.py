@@ -1,0 +1,354 @@
+"""The library entry point: ``count(inputs, options=...)`` → one :class:`CountResult` per input.
+
+Pipeline per input: read (own DIMACS reader) → projection/weight policy → exact simplification →
+budgeted SAT check (optional) → batched engine (BP, BPNN or neighbourhood BP) on the residuals of
+up to ``batch_size`` formulas at once → results in input order. One unreadable file gives a result
+with ``status="error"``; the others are still counted.
+
+Timing: ``seconds`` is the formula's own reading/simplification/SAT time plus its share of the
+batch's engine time (batch wall time / formulas in the batch).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bpcount.cnf import DimacsError, Formula, read_dimacs
+from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, Residual, Simplified, simplify
+
+METHODS = ("bp", "bpnn", "loopy")
+LN10 = math.log(10.0)
+
+#: A batch is closed once it holds this many edges, so one huge formula is not batched with many.
+MAX_BATCH_EDGES = 4_000_000
+
+
+@dataclass(frozen=True)
+class CountOptions:
+    """Options of :func:`count` (the CLI fills one of these; every field has a safe default)."""
+
+    method: str = "bp"  # bp | bpnn | loopy
+    device: str = "auto"  # auto | cpu | cuda
+    dtype: str | None = None  # float64 | float32; None: float64 on CPU, float32 on CUDA
+    batch_size: int = 64  # formulas per engine call
+    max_iters: int = 500  # message-passing iterations (BP, loopy); BPNN uses its own layer count
+    damping: float = 0.5  # weight of the old message
+    tol: float | None = None  # convergence tolerance on max |Δλ|; None: per dtype
+    timeout: float | None = None  # seconds of engine time per batch (see module docstring)
+    seed: int = 0
+    exact_max_vars: int = DEFAULT_EXACT_MAX_VARS  # components this small are enumerated exactly
+    ignore_projection: bool = False  # count unprojected even for `c t pmc` / `c p show`
+    strict: bool = False  # more clauses than the header declares is an error
+    sat_check: bool = True  # prove the `s` line with a budgeted SAT call
+    sat_budget: float = 2.0  # seconds for that call
+    on_nonconvergence: str = "report"  # report | error
+    checkpoint: str | None = None  # BPNN checkpoint; None = shipped default
+    radius: int = 1  # loopy: neighbourhood radius
+    max_region_vars: int = 20  # loopy: regions above this are summed by Monte Carlo
+    mc_samples: int = 10_000  # loopy: samples per Monte Carlo local sum
+
+
+@dataclass(frozen=True)
+class CountResult:
+    """One input's outcome. ``ln_count`` is nats; −inf for a proven-UNSAT formula; None on error."""
+
+    file: str
+    status: str  # ok | error | timeout | nonconverged
+    method: str
+    ln_count: float | None = None
+    exact: bool = False
+    converged: bool | None = None
+    iterations: int | None = None
+    residual: float | None = None
+    satisfiable: bool | None = None
+    weighted: bool = False
+    projection_ignored: str | None = None
+    seconds: float = 0.0
+    n_vars: int | None = None
+    n_clauses: int | None = None
+    exact_vars: int | None = None
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    error_kind: str | None = None  # input | runtime
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def log10_count(self) -> float | None:
+        return None if self.ln_count is None else self.ln_count / LN10
+
+    @property
+    def has_estimate(self) -> bool:
+        return self.status == "ok"
+
+    def to_record(self) -> dict:
+        """A JSON-safe dict (no NaN/Infinity: a −inf count is written as null with satisfiable false)."""
+
+        def finite(x):
+            return x if (x is not None and math.isfinite(x)) else None
+
+        return {
+            "file": self.file,
+            "status": self.status,
+            "method": self.method,
+            "ln_count": finite(self.ln_count),
+            "log10_count": finite(self.log10_count),
+            "exact": self.exact,
+            "satisfiable": self.satisfiable,
+            "converged": self.converged,
+            "iterations": self.iterations,
+            "residual": finite(self.residual),
+            "type": "wmc" if self.weighted else "mc",
+            "projection_ignored": self.projection_ignored,
+            "seconds": round(self.seconds, 6),
+            "n_vars": self.n_vars,
+            "n_clauses": self.n_clauses,
+            "exact_vars": self.exact_vars,
+            "warnings": list(self.warnings),
+            "error": self.error,
+            "stats": self.stats,
+        }
+
+
+def expand_inputs(inputs: Iterable[str | Path]) -> list[str]:
+    """Files as given, ``-`` as is, directories searched recursively for ``*.cnf*`` (sorted)."""
+    out: list[str] = []
+    for item in inputs:
+        p = Path(item)
+        if str(item) != "-" and p.is_dir():
+            out.extend(str(f) for f in sorted(p.rglob("*.cnf*")) if f.is_file())
+        else:
+            out.append(str(item))
+    return out
+
+
+@dataclass
+class _Pending:
+    index: int
+    result: CountResult
+    simplified: Simplified | None = None
+
+
+def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
+    """Read, apply the projection policy, simplify and SAT-check one input (no engine yet)."""
+    t0 = time.perf_counter()
+    name = source.source if isinstance(source, Formula) else ("<stdin>" if source == "-" else str(source))
+    base = CountResult(file=name, status="ok", method=opts.method)
+    try:
+        formula = source if isinstance(source, Formula) else read_dimacs(source, strict=opts.strict)
+    except DimacsError as exc:
+        return _Pending(-1, replace(base, status="error", error=str(exc), error_kind="input",
+                                    seconds=time.perf_counter() - t0))
+    warnings = list(formula.warnings)
+    projection_ignored = None
+    proj = formula.projection
+    if proj is not None and len(proj[1]) == formula.num_vars:
+        proj = None  # a show set listing every variable is plain model counting [MCC]
+    task_is_projected = formula.task in ("pmc", "pwmc")
+    if (task_is_projected or (proj is not None and proj[0] == "c p show")) and not opts.ignore_projection:
+        what = f"task 'c t {formula.task}'" if task_is_projected else f"'c p show' ({len(proj[1])} variables)"
+        return _Pending(-1, replace(
+            base, status="error", error_kind="input", seconds=time.perf_counter() - t0,
+            n_vars=formula.num_vars, n_clauses=formula.num_clauses,
+            error=f"{name}: projected counting requested by {what}; bpcount estimates the unprojected "
+                  "count (a different number). Pass --ignore-projection to count all variables.",
+        ))
+    if proj is not None:
+        projection_ignored = proj[0]
+        if proj[0] == "c ind":
+            warnings.append(f"legacy 'c ind' set of {len(proj[1])} variables ignored: all variables are counted")
+    elif task_is_projected:
+        projection_ignored = f"c t {formula.task}"
+    base = replace(base, weighted=formula.weighted, projection_ignored=projection_ignored,
+                   warnings=tuple(warnings), n_vars=formula.num_vars, n_clauses=formula.num_clauses)
+    simplified = simplify(formula, exact_max_vars=opts.exact_max_vars)
+    stats = dict(simplified.stats)
+    if simplified.unsat:
+        return _Pending(-1, replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
+                                    exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
+    if simplified.residual is None:
+        return _Pending(-1, replace(base, ln_count=simplified.ln_exact, exact=True, satisfiable=True,
+                                    converged=True, iterations=0, stats=stats, exact_vars=formula.num_vars,
+                                    seconds=time.perf_counter() - t0))
+    satisfiable = None
+    if opts.sat_check:
+        from bpcount.sat import check_sat
+
+        r = simplified.residual
+        satisfiable = check_sat(r.num_vars, r.lits, r.clause_ptr, budget_seconds=opts.sat_budget)
+        if satisfiable is False:
+            stats["unsat_reason"] = "SAT solver"
+            return _Pending(-1, replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
+                                        exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
+    return _Pending(-1, replace(base, satisfiable=satisfiable, stats=stats,
+                                exact_vars=stats.get("exact_vars"), seconds=time.perf_counter() - t0),
+                    simplified)
+
+
+def resolve_device(device: str):
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but torch.cuda.is_available() is False")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str | None, device):
+    """float64 on CPU (exactness tests, cheap there); float32 on CUDA (bandwidth-bound messages;
+    the Bethe reductions are still accumulated in float64)."""
+    import torch
+
+    if dtype is None:
+        return torch.float32 if device.type == "cuda" else torch.float64
+    return {"float64": torch.float64, "float32": torch.float32}[dtype]
+
+
+class Engine:
+    """Runs one method on a batch of residuals. Built once per :func:`count` call (loads models once)."""
+
+    def __init__(self, opts: CountOptions):
+        if opts.method not in METHODS:
+            raise ValueError(f"unknown method {opts.method!r}; expected one of {', '.join(METHODS)}")
+        self.opts = opts
+        self.device = resolve_device(opts.device)
+        self.dtype = resolve_dtype(opts.dtype, self.device)
+        self.model = None
+        if opts.method == "bpnn":
+            from bpcount.bpnn.checkpoint import load_model
+
+            self.model = load_model(opts.checkpoint, device=self.device, dtype=self.dtype)
+
+    def run(self, residuals: list[Residual]) -> list[dict]:
+        """Per residual: {ln_count, converged, iterations, residual, timed_out, stats}."""
+        import torch
+
+        from bpcount.graph import build_batch
+
+        o = self.opts
+        graph = build_batch(residuals, device=self.device, dtype=self.dtype)
+        deadline = None if o.timeout is None else time.monotonic() + o.timeout
+        extra: list[dict] = [{} for _ in residuals]
+        with torch.no_grad():
+            if o.method == "bp":
+                from bpcount.bp import run_bp
+
+                res = run_bp(graph, damping=o.damping, max_iters=o.max_iters, tol=o.tol, deadline=deadline)
+                timed_out = res.timed_out
+                floor_hits = res.floor_hits.tolist()
+                extra = [{"floor_hits": h} if h else {} for h in floor_hits]
+            elif o.method == "bpnn":
+                from bpcount.bpnn.infer import estimate_graph
+
+                res = estimate_graph(self.model, graph)
+                timed_out = False
+            else:
+                from bpcount.loopy import estimate_graph
+
+                res = estimate_graph(graph, radius=o.radius, damping=o.damping, max_iters=o.max_iters,
+                                     tol=o.tol if o.tol is not None else 1e-8, deadline=deadline,
+                                     seed=o.seed, max_region_vars=o.max_region_vars,
+                                     mc_samples=o.mc_samples)
+                timed_out = deadline is not None and time.monotonic() > deadline
+                extra = [dict(s) for s in res.stats]
+        log_z = res.log_z.double().cpu().tolist()
+        conv = res.converged.cpu().tolist()
+        iters = res.iterations.cpu().tolist()
+        resid = res.residual.double().cpu().tolist()
+        return [
+            {"ln_count": log_z[i], "converged": bool(conv[i]), "iterations": int(iters[i]),
+             "residual": float(resid[i]), "timed_out": bool(timed_out and not conv[i]), "stats": extra[i]}
+            for i in range(len(residuals))
+        ]
+
+
+def iter_count(
+    inputs: Iterable[str | Path | Formula],
+    *,
+    options: CountOptions = CountOptions(),
+    progress: bool = False,
+) -> Iterator[CountResult]:
+    """Count every input, yielding results in input order, batch by batch."""
+    sources: list[str | Formula] = []
+    for item in inputs:
+        sources.extend([item] if isinstance(item, Formula) else expand_inputs([item]))
+    engine = Engine(options)
+    bar = None
+    if progress and len(sources) > 1:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(sources), unit="formula", desc=f"bpcount {options.method}", leave=False)
+    try:
+        pending: list[_Pending] = []
+        edges = 0
+        for k, src in enumerate(sources):
+            item = _prepare(src, options)
+            item.index = k
+            pending.append(item)
+            if item.simplified is not None:
+                edges += len(item.simplified.residual.lits)
+            n_engine = sum(p.simplified is not None for p in pending)
+            if n_engine >= options.batch_size or edges >= MAX_BATCH_EDGES or k == len(sources) - 1:
+                yield from _finish(engine, pending, options)
+                if bar is not None:
+                    bar.update(len(pending))
+                pending, edges = [], 0
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def count(
+    inputs: Iterable[str | Path | Formula], *, options: CountOptions = CountOptions(), progress: bool = False
+) -> list[CountResult]:
+    """Count every input (files, directories, ``-``, or :class:`Formula` objects); see :func:`iter_count`."""
+    return list(iter_count(list(inputs), options=options, progress=progress))
+
+
+def _finish(engine: Engine, pending: list[_Pending], opts: CountOptions) -> Iterator[CountResult]:
+    _run_engine(engine, [p for p in pending if p.simplified is not None], opts)
+    for p in pending:
+        yield p.result
+
+
+def _run_engine(engine: Engine, todo: list[_Pending], opts: CountOptions) -> None:
+    """Fill in engine results; a failing batch is retried one by one so one bad formula is isolated."""
+    if not todo:
+        return
+    t0 = time.perf_counter()
+    try:
+        outs = engine.run([p.simplified.residual for p in todo])
+    except Exception as exc:  # noqa: BLE001 - one failing formula must not lose the others
+        if len(todo) > 1:
+            for p in todo:
+                _run_engine(engine, [p], opts)
+            return
+        p = todo[0]
+        p.result = replace(p.result, status="error", error_kind="runtime",
+                           error=f"{p.result.file}: {type(exc).__name__}: {exc}")
+        return
+    share = (time.perf_counter() - t0) / len(todo)
+    for p, out in zip(todo, outs):
+        p.result = _with_engine(p.result, out, share, opts)
+
+
+def _with_engine(result: CountResult, out: dict, share: float, opts: CountOptions) -> CountResult:
+    stats = {**result.stats, **out["stats"]}
+    ln = out["ln_count"]
+    res = replace(result, ln_count=ln, converged=out["converged"], iterations=out["iterations"],
+                  residual=out["residual"], seconds=result.seconds + share, stats=stats)
+    if out["timed_out"]:
+        return replace(res, status="timeout", ln_count=None,
+                       error=f"{result.file}: timeout after {opts.timeout} s of message passing")
+    if not math.isfinite(ln):
+        return replace(res, status="error", error_kind="runtime", ln_count=None,
+                       error=f"{result.file}: the engine returned a non-finite estimate ({ln})")
+    if not out["converged"] and opts.on_nonconvergence == "error":
+        return replace(res, status="nonconverged", ln_count=None,
+                       error=f"{result.file}: did not converge in {out['iterations']} iterations "
+                             f"(residual {out['residual']:.3g})")
+    return res

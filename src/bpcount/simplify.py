@@ -1,0 +1,275 @@
+"""Count-preserving simplification (bp-cnf.md §7).
+
+In order: duplicate literals, tautologies, weight-0 literals (as unit clauses), empty clauses, unit
+propagation to a fixpoint, free variables (+ln(w(x) + w(¬x)) each, ln 2 unweighted), connected
+components. Components with at most ``exact_max_vars`` variables are counted exactly by vectorised
+enumeration; the rest form the *residual* handed to BP-type engines. The result keeps the exact part
+of ln Z in ``ln_exact`` so that ln Z = ln_exact + ln Z(residual).
+
+Everything is vectorised numpy over literals; unit propagation runs in rounds (all current units at
+once), each round O(E).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from bpcount.cnf import Formula
+
+#: Components up to this many variables are enumerated exactly (2^20 assignments, chunked).
+DEFAULT_EXACT_MAX_VARS = 20
+
+#: Assignments evaluated per chunk in :func:`exact_log_count` (bounds memory to ~chunk × clauses).
+ENUM_CHUNK = 1 << 15
+
+
+@dataclass(frozen=True)
+class Residual:
+    """The part of a formula left for approximate inference (implements ``graph.GraphPart``).
+
+    Variables are renumbered 1..num_vars; ``orig_var`` (num_vars,) maps them back (1-based).
+    ``log_phi`` (num_vars, 2) or None. ``ln_offset`` is the exact part of ln Z (float64, nats).
+    """
+
+    num_vars: int
+    lits: np.ndarray
+    clause_ptr: np.ndarray
+    log_phi: np.ndarray | None
+    ln_offset: float
+    orig_var: np.ndarray
+
+    @property
+    def num_clauses(self) -> int:
+        return len(self.clause_ptr) - 1
+
+    def to_formula(self) -> Formula:
+        w = None if self.log_phi is None else np.exp(self.log_phi)
+        return Formula(num_vars=self.num_vars, lits=self.lits, clause_ptr=self.clause_ptr, weights=w)
+
+
+@dataclass(frozen=True)
+class Simplified:
+    """Outcome of :func:`simplify`.
+
+    * ``unsat``: proven unsatisfiable (empty clause, propagation conflict, or an exactly counted
+      component with no model); then ``ln_exact`` is −inf and ``residual`` is None.
+    * ``ln_exact``: exact ln-count contribution (units, free variables, enumerated components).
+    * ``residual``: what remains for BP (``None`` when the whole count is exact).
+    * ``stats``: JSON-serialisable counters (variables assigned, free, enumerated, left for BP, ...).
+    """
+
+    unsat: bool
+    ln_exact: float
+    residual: Residual | None
+    stats: dict = field(default_factory=dict)
+    unsat_reason: str | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.unsat or self.residual is None
+
+
+def _log_weights(formula: Formula) -> np.ndarray | None:
+    if formula.weights is None:
+        return None
+    with np.errstate(divide="ignore"):
+        return np.log(formula.weights)
+
+
+def _lse2(lw: np.ndarray) -> np.ndarray:
+    """ln(w0 + w1) per row of (k, 2) log weights."""
+    return np.logaddexp(lw[:, 0], lw[:, 1])
+
+
+def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS) -> Simplified:
+    """Simplify ``formula`` keeping the (weighted) count exact. See the module docstring."""
+    n = formula.num_vars
+    lw = _log_weights(formula)
+    stats: dict = {"vars": n, "clauses": formula.num_clauses}
+
+    lits = formula.lits.astype(np.int64)
+    sizes = np.diff(formula.clause_ptr)
+    clause = np.repeat(np.arange(formula.num_clauses, dtype=np.int64), sizes)
+    if (sizes == 0).any():
+        return _unsat(stats, "empty clause in the input")
+
+    # weight-0 literals become unit clauses forbidding them
+    if lw is not None:
+        zero = np.isneginf(lw)
+        both = zero.all(axis=1)
+        if both.any():
+            return _unsat(stats, f"variable {int(np.flatnonzero(both)[0]) + 1} has both weights 0")
+        v0, col = np.nonzero(zero)
+        if len(v0):
+            forbidden = np.where(col == 1, v0 + 1, -(v0 + 1))  # w(x)=0 forbids x
+            base = formula.num_clauses
+            lits = np.concatenate([lits, -forbidden])
+            clause = np.concatenate([clause, base + np.arange(len(v0))])
+
+    # duplicates and tautologies: sort by (clause, var, sign)
+    var = np.abs(lits)
+    order = np.lexsort((lits, var, clause))
+    lits, clause, var = lits[order], clause[order], var[order]
+    dup = np.zeros(len(lits), dtype=bool)
+    dup[1:] = (clause[1:] == clause[:-1]) & (lits[1:] == lits[:-1])
+    stats["duplicate_literals"] = int(dup.sum())
+    lits, clause, var = lits[~dup], clause[~dup], var[~dup]
+    taut_pair = (clause[1:] == clause[:-1]) & (var[1:] == var[:-1])
+    taut_clauses = np.unique(clause[1:][taut_pair])
+    stats["tautologies"] = len(taut_clauses)
+    if len(taut_clauses):
+        keep = ~np.isin(clause, taut_clauses)
+        lits, clause = lits[keep], clause[keep]
+
+    # unit propagation in rounds
+    value = np.zeros(n + 1, dtype=np.int8)  # +1 true, −1 false, 0 free
+    rounds = 0
+    while True:
+        if len(clause) == 0:
+            break
+        starts = np.flatnonzero(np.r_[True, clause[1:] != clause[:-1]])
+        lengths = np.diff(np.r_[starts, len(clause)])
+        units = lits[starts[lengths == 1]]
+        if len(units) == 0:
+            break
+        rounds += 1
+        units = np.unique(units)
+        uv = np.abs(units)
+        if len(np.unique(uv)) < len(uv):
+            return _unsat(stats, "conflict in unit propagation")
+        value[uv] = np.sign(units).astype(np.int8)
+        lit_val = value[np.abs(lits)] * np.sign(lits)
+        sat_clauses = np.unique(clause[lit_val > 0])
+        keep = (lit_val == 0) & ~np.isin(clause, sat_clauses)
+        alive_before = np.setdiff1d(np.unique(clause), sat_clauses, assume_unique=True)
+        lits, clause = lits[keep], clause[keep]
+        if len(np.setdiff1d(alive_before, clause, assume_unique=False)):
+            return _unsat(stats, "conflict in unit propagation")
+    assigned = np.flatnonzero(value[1:]) + 1
+    stats["unit_rounds"] = rounds
+    stats["assigned_vars"] = len(assigned)
+    ln_exact = 0.0
+    if lw is not None and len(assigned):
+        ln_exact += float(lw[assigned - 1, (value[assigned] > 0).astype(np.int64)].sum())
+
+    # free variables
+    used = np.zeros(n + 1, dtype=bool)
+    used[np.abs(lits)] = True
+    free = np.flatnonzero(~used[1:] & (value[1:] == 0)) + 1
+    stats["free_vars"] = len(free)
+    ln_exact += float(_lse2(lw[free - 1]).sum()) if lw is not None else len(free) * math.log(2.0)
+
+    if len(clause) == 0:
+        stats.update(components=0, exact_components=0, exact_vars=n, residual_vars=0, residual_clauses=0)
+        return Simplified(False, ln_exact, None, stats)
+
+    # renumber remaining variables and clauses compactly
+    rem_vars, var_local = np.unique(np.abs(lits), return_inverse=True)
+    rem_clauses, clause_local = np.unique(clause, return_inverse=True)
+    nv, nc = len(rem_vars), len(rem_clauses)
+    adj = coo_matrix(
+        (np.ones(len(lits)), (var_local, nv + clause_local)), shape=(nv + nc, nv + nc)
+    )
+    ncomp, label = connected_components(adj, directed=False)
+    comp_of_var = label[:nv]
+    comp_of_clause = label[nv:]
+    comp_size = np.bincount(comp_of_var, minlength=ncomp)
+    comp_clauses = np.bincount(comp_of_clause, minlength=ncomp)
+    comp_edges = np.bincount(comp_of_clause[clause_local], minlength=ncomp)
+    small = comp_size <= exact_max_vars
+    stats["components"] = int(ncomp)
+    stats["exact_components"] = int(small.sum())
+    stats["tree_components"] = int(((comp_edges == comp_size + comp_clauses - 1) & ~small).sum())
+
+    signed_local = np.where(lits > 0, var_local + 1, -(var_local + 1))
+    for c in np.flatnonzero(small):
+        vmask = comp_of_var == c
+        local_ids = np.flatnonzero(vmask)
+        emask = comp_of_clause[clause_local] == c
+        sub = _relabel(signed_local[emask], clause_local[emask], local_ids)
+        sub_lw = lw[rem_vars[local_ids] - 1] if lw is not None else None
+        ln_c = exact_log_count(len(local_ids), sub[0], sub[1], sub_lw)
+        if ln_c == -math.inf:
+            return _unsat(stats, "a component has no model (exact enumeration)")
+        ln_exact += ln_c
+    stats["exact_vars"] = int(n - comp_size[~small].sum())
+
+    big_var = ~small[comp_of_var]
+    stats["residual_vars"] = int(big_var.sum())
+    if not big_var.any():
+        stats["residual_clauses"] = 0
+        return Simplified(False, ln_exact, None, stats)
+    emask = ~small[comp_of_clause[clause_local]]
+    local_ids = np.flatnonzero(big_var)
+    r_lits, r_ptr = _relabel(signed_local[emask], clause_local[emask], local_ids)
+    stats["residual_clauses"] = len(r_ptr) - 1
+    residual = Residual(
+        num_vars=len(local_ids),
+        lits=r_lits,
+        clause_ptr=r_ptr,
+        log_phi=lw[rem_vars[local_ids] - 1].copy() if lw is not None else None,
+        ln_offset=ln_exact,
+        orig_var=rem_vars[local_ids],
+    )
+    return Simplified(False, ln_exact, residual, stats)
+
+
+def _unsat(stats: dict, reason: str) -> Simplified:
+    stats["unsat_reason"] = reason
+    return Simplified(True, -math.inf, None, stats, unsat_reason=reason)
+
+
+def _relabel(signed: np.ndarray, clause_ids: np.ndarray, keep_vars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Literals over 0-based ids in ``keep_vars`` → 1-based local literals and a clause CSR.
+
+    ``clause_ids`` must be sorted (edges grouped by clause).
+    """
+    remap = np.full(int(np.abs(signed).max()) + 1, -1, dtype=np.int64)
+    remap[keep_vars + 1] = np.arange(1, len(keep_vars) + 1)
+    new = remap[np.abs(signed)] * np.sign(signed)
+    starts = np.flatnonzero(np.r_[True, clause_ids[1:] != clause_ids[:-1]])
+    ptr = np.r_[starts, len(clause_ids)].astype(np.int64)
+    return new.astype(np.int64), ptr
+
+
+def exact_log_count(
+    num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None
+) -> float:
+    """ln of the (weighted) model count by vectorised enumeration of all 2^num_vars assignments.
+
+    Each clause is a pair of bit masks (positive, negative variables); assignment a (an integer whose
+    bit i is x_{i+1}) falsifies the clause iff ``a & pos == 0 and ~a & neg == 0``. Assignments are
+    processed in chunks of :data:`ENUM_CHUNK`. ``log_weights`` (num_vars, 2) for weighted counts.
+    Returns −inf when there is no model. Intended for num_vars ≤ ~22.
+    """
+    if num_vars > 62:
+        raise ValueError("exact enumeration is limited to 62 variables")
+    nc = len(clause_ptr) - 1
+    clause_of_edge = np.repeat(np.arange(nc), np.diff(clause_ptr))
+    bits = np.left_shift(np.int64(1), np.abs(lits) - 1)
+    pos = np.zeros(nc, dtype=np.int64)
+    neg = np.zeros(nc, dtype=np.int64)
+    np.bitwise_or.at(pos, clause_of_edge[lits > 0], bits[lits > 0])
+    np.bitwise_or.at(neg, clause_of_edge[lits < 0], bits[lits < 0])
+    total = 1 << num_vars
+    shifts = np.arange(num_vars, dtype=np.int64)
+    count = 0
+    log_terms: list[float] = []
+    for start in range(0, total, ENUM_CHUNK):
+        a = np.arange(start, min(total, start + ENUM_CHUNK), dtype=np.int64)
+        falsified = ((a[:, None] & pos[None, :]) == 0) & ((~a[:, None] & neg[None, :]) == 0)
+        models = a[~falsified.any(axis=1)]
+        if log_weights is None:
+            count += len(models)
+        elif len(models):
+            x = (models[:, None] >> shifts[None, :]) & 1
+            lw = np.where(x == 1, log_weights[:, 1][None, :], log_weights[:, 0][None, :]).sum(axis=1)
+            log_terms.append(float(np.logaddexp.reduce(lw)))
+    if log_weights is None:
+        return math.log(count) if count else -math.inf
+    return float(np.logaddexp.reduce(log_terms)) if log_terms else -math.inf
