@@ -149,8 +149,8 @@ class Formula:
             for v in range(1, self.num_vars + 1):
                 w0, w1 = self.weights[v - 1]
                 if not (w0 == 1.0 and w1 == 1.0):
-                    out.append(f"c p weight {v} {w1!r} 0")
-                    out.append(f"c p weight {-v} {w0!r} 0")
+                    out.append(f"c p weight {v} {float(w1)!r} 0")
+                    out.append(f"c p weight {-v} {float(w0)!r} 0")
         text_lits = self.lits.astype(str)
         for a, b in zip(self.clause_ptr[:-1].tolist(), self.clause_ptr[1:].tolist()):
             out.append(" ".join(text_lits[a:b]) + (" 0" if b > a else "0"))

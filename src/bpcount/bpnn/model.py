@@ -1,0 +1,274 @@
+"""Belief Propagation Neural Network (BPNN) for ln Z of CNF formulas (docs: bpnn.md §3, §4, §8).
+
+Two parts, both on the flat batched factor graph of :mod:`bpcount.graph` and both reusing the
+message functions of :mod:`bpcount.bp` (one implementation per concept):
+
+* **BPNN-D** (:class:`DampingOperator`, :meth:`BPNN.propagate`): each layer k computes the plain BP
+  candidate λ̃ = clause_to_var(var_to_clause(λ)) and then
+
+      λ^k = λ̃ + δ · H_k(λ^{k−1} − λ̃),     H_k(d) = a_k·d + m_k(d) − m_k(0),
+
+  a per-edge scalar operator on the falsifying-frame message difference. H_k(0) = 0 by construction,
+  so every BP fixed point is a fixed point of every layer; with a_k = 1 and m_k's last layer zero
+  (the initialisation) H_k is the identity and the layer *is* damped BP (``bp.damp``). Layers are
+  untied (K operators) or tied (one operator, iterated; see :mod:`bpcount.bpnn.infer`).
+
+* **BPNN-B** (:class:`Readout`): a learned Bethe free energy over the trajectory λ^1..λ^K,
+
+      ln Ẑ = ln_offset + w_B·(Bethe(λ^K) − ln_offset) + Σ_a g_a + Σ_i g_i,
+
+  where g_a pools per-edge embeddings of each clause (mean and max, DeepSets) together with clause
+  terms, and g_i maps per-variable terms; both are "linear + MLP" with zero-initialised outputs and
+  w_B starts at 1, so an untrained model returns exactly BP's Bethe ln Z of the last layer. All
+  edge features live in the literal's falsifying frame and pooling is symmetric, so the output is
+  invariant, by construction, to literal order, clause order, variable renaming and polarity flips
+  (no k! averaging, no clause-width limit). MLP inputs are bounded (probabilities, entropies in
+  units of ln 2, log-degrees); the raw, unbounded Bethe terms enter only linearly.
+
+Imports only torch and bpcount.bp / bpcount.graph. No host synchronisation inside ``forward``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from bpcount.bp import (
+    LN2,
+    LOG_MESSAGE_FLOOR,
+    bethe_terms,
+    clause_to_var,
+    segment_sum,
+    var_to_clause,
+)
+from bpcount.graph import FactorGraphBatch
+
+#: Number of per-layer edge features (see :func:`layer_features`).
+EDGE_FEATURES = 4
+#: Number of per-layer clause features given to the clause MLP.
+CLAUSE_FEATURES = 2
+#: Number of per-layer variable features given to the variable MLP.
+VAR_FEATURES = 2
+#: Number of per-layer raw Bethe terms on the linear paths (clause: H(b_a), clipped H(b_a);
+#: variable: (1 − d_i)·H(b_i), E_b[ln φ_i]).
+LINEAR_TERMS = 2
+
+
+@dataclass(frozen=True)
+class BPNNConfig:
+    """Architecture of a :class:`BPNN` (stored verbatim in checkpoints as ``model_config``)."""
+
+    num_layers: int = 5  # K BPNN-D layers (reference: 5, untied); also the readout's trajectory length
+    tied: bool = False  # one shared H for all layers; inference may then iterate to convergence
+    damping: float = 0.5  # δ, weight of the old message (bpcount convention; reference α = 1 − δ)
+    warmup_iters: int = 0  # plain damped BP iterations (no grad) before the learned layers
+    h_hidden: int = 8  # hidden width of H's residual MLP m_k (scalar → h → scalar)
+    edge_hidden: int = 32  # width of the per-edge embedding φ
+    clause_hidden: int = 32  # width of the clause MLP ρ
+    var_hidden: int = 32  # width of the variable MLP
+    max_iters: int = 200  # tied mode at inference: iterate until max |Δλ| < tol or this many layers
+    tol: float = 1e-6  # convergence tolerance on max |Δλ| (also the `converged` flag of untied runs)
+
+
+@dataclass(frozen=True)
+class BPNNOutput:
+    """Result of :meth:`BPNN.forward`; per-formula tensors have shape (B,).
+
+    * ``log_z``: float64 BPNN estimate of ln Z, including ``graph.ln_offset``.
+    * ``bethe_log_z``: float64 Bethe ln Z of the last layer's messages (what plain BP would report).
+    * ``residual``: max |λ^K − λ^{K−1}| per formula (graph dtype).
+    * ``lam``: (E,) last layer's messages.
+    """
+
+    log_z: torch.Tensor
+    bethe_log_z: torch.Tensor
+    residual: torch.Tensor
+    lam: torch.Tensor
+
+
+def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
+                         nn.Linear(hidden, d_out))
+
+
+def _finite_grad(grad: torch.Tensor) -> torch.Tensor:
+    """Backward hook: zero non-finite gradient entries.
+
+    log1mexp(c) has an infinite derivative at c = 0 (a clause whose other literals are all surely
+    false, i.e. a saturated message); the value is then floored by ``clause_to_var`` and the
+    chain rule gives 0·inf = NaN for the whole clause. Such messages carry no usable gradient, so
+    their gradient is set to 0 instead of poisoning the batch. Only active when training.
+    """
+    return torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _zero_last(seq: nn.Sequential) -> None:
+    nn.init.zeros_(seq[-1].weight)
+    nn.init.zeros_(seq[-1].bias)
+
+
+class DampingOperator(nn.Module):
+    """H(d) = a·d + m(d) − m(0) on per-edge scalars d (E,) → (E,); H(0) = 0 exactly.
+
+    Initialised to the identity (a = 1, m's output layer zero), i.e. plain damping.
+    """
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(()))
+        self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        _zero_last(self.mlp)
+
+    def forward(self, d: torch.Tensor) -> torch.Tensor:
+        zero = self.mlp(d.new_zeros(1, 1)).squeeze()
+        return self.scale * d + self.mlp(d.unsqueeze(-1)).squeeze(-1) - zero
+
+
+def layer_features(graph: FactorGraphBatch, lam: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Readout features of one layer's messages λ (E,), all float64 (names: shape).
+
+    * ``edge`` (E, 4): exp ℓ_e = n_{i→a}(f_e), exp λ_e, H(n_{i→a})/ln 2, exp c_e (others all false);
+    * ``clause`` (C, 2): p*_a = exp S_a, clipped H(b_a)/(k_a ln 2);
+    * ``var`` (V, 2): H(b_i)/ln 2, |tanh(L_i/2)| (polarity-free belief bias);
+    * ``clause_lin`` (C, 2): H(b_a), H(b_a) clipped to [0, k_a ln 2];
+    * ``var_lin`` (V, 2): (1 − d_i) H(b_i), E_{b_i}[ln φ_i];
+    * ``bethe`` (B,): the Bethe ln Z (:func:`bpcount.bp.bethe_log_z`, same terms).
+
+    The unbounded Bethe terms (``clause_lin``, ``var_lin``, ``bethe`` and the clipped clause
+    entropy, whose derivative carries 1/Z_a and explodes for near-falsified clauses) are detached
+    from the messages: the readout's weights on them still learn, but gradients reach the BPNN-D
+    layers only through the bounded features.
+
+    Every feature is unchanged when a variable's polarity is flipped everywhere (the falsifying
+    frame moves with the literal), and node features do not depend on ids.
+    """
+    t = bethe_terms(graph, lam)
+    g = graph
+    clause = g.clause_of_edge
+    lam64 = lam.to(torch.float64)
+    size = g.clause_size.to(torch.float64)
+    degree = g.var_degree.to(torch.float64)
+    others = (t.clause_log_pstar[clause] - t.edge_ell).clamp(max=0.0)
+    edge = torch.stack([t.edge_ell.exp(), lam64.exp(), t.edge_entropy / LN2, others.exp()], dim=-1)
+    h_raw = t.clause_entropy.detach()
+    h_clip = torch.minimum(h_raw.clamp(min=0.0), size * LN2)
+    clause_feat = torch.stack([t.clause_log_pstar.exp(), h_clip / (size * LN2)], dim=-1)
+    var_feat = torch.stack([t.var_entropy / LN2, torch.tanh(0.5 * t.var_logit).abs()], dim=-1)
+    clause_lin = torch.stack([h_raw, h_clip], dim=-1)
+    var_lin = torch.stack([(1.0 - degree) * t.var_entropy, t.var_energy], dim=-1).detach()
+    bethe = g.ln_offset.clone()
+    bethe.index_add_(0, g.graph_of_clause, h_raw)
+    bethe.index_add_(0, g.graph_of_var, var_lin.sum(-1))
+    return {"edge": edge, "clause": clause_feat, "var": var_feat, "clause_lin": clause_lin,
+            "var_lin": var_lin, "bethe": bethe}
+
+
+class Readout(nn.Module):
+    """BPNN-B: trajectory features of K layers → ln Ẑ per formula (B,) float64."""
+
+    def __init__(self, cfg: BPNNConfig):
+        super().__init__()
+        K = cfg.num_layers
+        self.phi = _mlp(EDGE_FEATURES * K, cfg.edge_hidden, cfg.edge_hidden)
+        self.rho = _mlp(2 * cfg.edge_hidden + CLAUSE_FEATURES * K + 1, cfg.clause_hidden, 1)
+        self.var_mlp = _mlp(VAR_FEATURES * K + 1, cfg.var_hidden, 1)
+        self.clause_lin = nn.Linear(LINEAR_TERMS * K, 1, bias=False)
+        self.var_lin = nn.Linear(LINEAR_TERMS * K, 1, bias=False)
+        self.bethe_weight = nn.Parameter(torch.ones(()))
+        for lin in (self.clause_lin, self.var_lin):
+            nn.init.zeros_(lin.weight)
+        _zero_last(self.rho)
+        _zero_last(self.var_mlp)
+
+    def forward(self, graph: FactorGraphBatch, feats: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+        """``feats``: K dicts from :func:`layer_features` (oldest first). Returns (B,) float64."""
+        g = graph
+        dt = self.phi[0].weight.dtype
+        edge = torch.cat([f["edge"] for f in feats], dim=-1).to(dt)  # (E, 4K)
+        emb = self.phi(edge)  # (E, h)
+        cnt = g.clause_size.to(dt).clamp(min=1.0).unsqueeze(-1)
+        mean = segment_sum(emb, g.clause_of_edge, g.num_clauses) / cnt  # (C, h)
+        mx = emb.new_full((g.num_clauses, emb.shape[1]), -torch.inf)
+        mx = mx.scatter_reduce(0, g.clause_of_edge.unsqueeze(-1).expand_as(emb), emb, reduce="amax")
+        mx = torch.where(torch.isfinite(mx), mx, torch.zeros_like(mx))
+        log_k = torch.log(g.clause_size.to(dt)).unsqueeze(-1)
+        clause_in = torch.cat([mean, mx] + [f["clause"].to(dt) for f in feats] + [log_k], dim=-1)
+        log_d = torch.log1p(g.var_degree.to(dt)).unsqueeze(-1)
+        var_in = torch.cat([f["var"].to(dt) for f in feats] + [log_d], dim=-1)
+
+        clause_lin = torch.cat([f["clause_lin"] for f in feats], dim=-1)  # (C, 2K) float64
+        var_lin = torch.cat([f["var_lin"] for f in feats], dim=-1)  # (V, 2K) float64
+        w_c = self.clause_lin.weight.to(torch.float64).squeeze(0)
+        w_v = self.var_lin.weight.to(torch.float64).squeeze(0)
+        g_clause = self.rho(clause_in).squeeze(-1).to(torch.float64) + clause_lin @ w_c  # (C,)
+        g_var = self.var_mlp(var_in).squeeze(-1).to(torch.float64) + var_lin @ w_v  # (V,)
+
+        base = feats[-1]["bethe"]
+        out = g.ln_offset + self.bethe_weight.to(torch.float64) * (base - g.ln_offset)
+        out = out.index_add(0, g.graph_of_clause, g_clause)
+        return out.index_add(0, g.graph_of_var, g_var)
+
+
+class BPNN(nn.Module):
+    """BPNN-D layers + BPNN-B readout. ``forward(graph)`` → :class:`BPNNOutput`."""
+
+    def __init__(self, config: BPNNConfig = BPNNConfig()):
+        super().__init__()
+        if config.num_layers < 1:
+            raise ValueError(f"num_layers must be ≥ 1, got {config.num_layers}")
+        if not 0.0 <= config.damping < 1.0:
+            raise ValueError(f"damping must be in [0, 1), got {config.damping}")
+        self.config = config
+        n_ops = 1 if config.tied else config.num_layers
+        self.ops = nn.ModuleList(DampingOperator(config.h_hidden) for _ in range(n_ops))
+        self.readout = Readout(config)
+
+    def layer(self, graph: FactorGraphBatch, lam: torch.Tensor, k: int) -> torch.Tensor:
+        """One BPNN-D layer: λ (E,) → λ' (E,), with operator k (any k in tied mode)."""
+        ell, _ = var_to_clause(graph, lam)
+        if ell.requires_grad:
+            ell.register_hook(_finite_grad)
+        cand = clause_to_var(graph, ell)
+        op = self.ops[0] if self.config.tied else self.ops[k]
+        new = cand + self.config.damping * op(lam - cand)
+        return new.clamp(min=LOG_MESSAGE_FLOOR, max=0.0)
+
+    def warmup(self, graph: FactorGraphBatch, lam: torch.Tensor | None = None) -> torch.Tensor:
+        """``warmup_iters`` plain damped BP iterations from uniform (or ``lam``), without gradients."""
+        lam = graph.log_phi.new_zeros(graph.num_edges) if lam is None else lam
+        with torch.no_grad():
+            for _ in range(self.config.warmup_iters):
+                ell, _ = var_to_clause(graph, lam)
+                lam = torch.lerp(clause_to_var(graph, ell), lam, self.config.damping)
+        return lam
+
+    def propagate(self, graph: FactorGraphBatch, lam: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Warm-up, then the K layers; returns [λ^0, λ^1, ..., λ^K], each (E,)."""
+        traj = [self.warmup(graph, lam)]
+        for k in range(self.config.num_layers):
+            traj.append(self.layer(graph, traj[-1], k))
+        return traj
+
+    def read(self, graph: FactorGraphBatch, traj: list[torch.Tensor]) -> BPNNOutput:
+        """Readout on the last K+1 messages of a trajectory (the last K feed BPNN-B)."""
+        K = self.config.num_layers
+        feats = [layer_features(graph, lam) for lam in traj[-K:]]
+        log_z = self.readout(graph, feats)
+        delta = (traj[-1] - traj[-2]).abs()
+        residual = delta.new_zeros(graph.num_graphs).scatter_reduce(
+            0, graph.graph_of_edge, delta, reduce="amax", include_self=True)
+        return BPNNOutput(log_z=log_z, bethe_log_z=feats[-1]["bethe"], residual=residual, lam=traj[-1])
+
+    def forward(self, graph: FactorGraphBatch) -> BPNNOutput:
+        """Estimate ln Z for every formula of ``graph`` (K unrolled layers, no host sync)."""
+        return self.read(graph, self.propagate(graph))
+
+
+def num_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["BPNN", "BPNNConfig", "BPNNOutput", "DampingOperator", "Readout", "layer_features",
+           "num_parameters"]

@@ -1,0 +1,390 @@
+"""Training library behind ``bpcount train``: regression of ln(model count) with a BPNN.
+
+Pipeline: read the labels CSV (columns ``file``, ``ln_count``; optional ``family``, ``split``,
+``exact_seconds``) → resolve each file (relative to the CSV's folder, then to each data directory)
+→ parse and simplify every formula **once** (cached in memory for the run; UNSAT, unlabelled and
+fully exact formulas are skipped and counted) → split → epochs of Adam on shuffled batches → per
+epoch: validation RMSE of ln Z (overall and per family), a row in ``results.csv``, ``last.pt``,
+and ``best.pt`` when the validation RMSE improved; early stopping after ``patience`` epochs without
+improvement.
+
+Split rules (``split``): ``column`` uses the CSV's ``split`` column (``train`` / ``val``; every
+other value, e.g. ``test`` or ``unlabeled``, is never used); ``random`` draws ``val_fraction`` of
+each family with ``seed``; ``easy-hard`` puts the fastest formulas of each family (by
+``exact_seconds``) in train and the slowest ``val_fraction`` in validation; ``auto`` is ``column``
+when the CSV has a split column, else ``random``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bpcount.bpnn.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from bpcount.bpnn.model import BPNN, BPNNConfig
+from bpcount.graph import build_batch
+from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, Residual
+
+SPLITS = ("auto", "column", "random", "easy-hard")
+LOSSES = ("mse", "mse-per-var")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``bpcount train`` needs (stored in checkpoints as ``train_config``)."""
+
+    labels: str  # labels CSV (file, ln_count[, family, split, exact_seconds])
+    data_dirs: tuple[str, ...] = ()  # extra folders to resolve the CSV's file paths against
+    out_dir: str = "runs/bpnn"  # results.csv, last.pt, best.pt
+    model: BPNNConfig = field(default_factory=BPNNConfig)
+    epochs: int = 100
+    batch_size: int = 8  # formulas per optimiser step
+    max_batch_edges: int = 200_000  # a batch is closed once it holds this many edges
+    lr: float = 3e-3
+    lr_schedule: str = "cosine"  # cosine | step | constant
+    lr_step: int = 30  # step schedule: epochs per halving
+    weight_decay: float = 0.0
+    grad_clip: float = 10.0  # max gradient norm (0 disables)
+    loss: str = "mse"  # mse on ln Z | mse-per-var: ((ln Ẑ − ln Z) / n_vars)²
+    split: str = "auto"  # auto | column | random | easy-hard
+    val_fraction: float = 0.2  # random / easy-hard splits, per family
+    families: tuple[str, ...] = ()  # restrict to these families (empty: all)
+    max_edges: int | None = None  # skip formulas whose residual has more edges
+    patience: int = 20  # early stopping: epochs without a better validation RMSE
+    seed: int = 0
+    dtype: str = "float64"
+    device: str = "cpu"
+    exact_max_vars: int = DEFAULT_EXACT_MAX_VARS
+    resume: str | None = None  # checkpoint to continue from (its model config wins)
+    init: str | None = None  # checkpoint whose weights start a fresh run
+    progress: bool = True
+
+
+@dataclass
+class Example:
+    """One cached training formula: its simplified residual and label."""
+
+    file: str
+    family: str
+    ln_count: float
+    residual: Residual
+    n_vars: int
+    exact_seconds: float | None
+    split: str = ""
+
+    @property
+    def num_edges(self) -> int:
+        return int(self.residual.clause_ptr[-1])
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train`: paths, best validation RMSE and per-family RMSE, skip counts."""
+
+    best_path: Path
+    last_path: Path
+    results_csv: Path
+    best_val: float
+    best_epoch: int
+    val_by_family: dict[str, float]
+    skipped: dict[str, int]
+    num_train: int
+    num_val: int
+    seconds: float
+
+
+def _log(msg: str, progress: bool) -> None:
+    if progress:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def resolve_file(name: str, csv_dir: Path, data_dirs: tuple[str, ...]) -> Path | None:
+    """``name`` relative to the CSV folder, else to each data directory (also by base name)."""
+    cands = [Path(name), csv_dir / name]
+    for d in data_dirs:
+        cands += [Path(d) / name, Path(d) / Path(name).name]
+    for c in cands:
+        if c.is_file():
+            return c
+    return None
+
+
+def _float(x: str | None) -> float | None:
+    try:
+        return float(x) if x not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool]:
+    """Read, resolve, parse and simplify every usable row once.
+
+    Returns (examples, skipped counts by reason, whether the CSV has a ``split`` column).
+    """
+    from tqdm import tqdm
+
+    from bpcount.cnf import DimacsError, read_dimacs
+    from bpcount.simplify import simplify
+
+    csv_path = Path(cfg.labels)
+    with open(csv_path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or not {"file", "ln_count"} <= set(reader.fieldnames):
+            raise ValueError(f"{csv_path}: labels CSV needs at least the columns file, ln_count")
+        has_split = "split" in reader.fieldnames
+        rows = list(reader)
+    skipped: Counter = Counter()
+    out: list[Example] = []
+    keep_splits = ("train", "val") if (has_split and cfg.split in ("auto", "column")) else None
+    for row in tqdm(rows, desc="parse+simplify", unit="file", disable=not cfg.progress, file=sys.stderr):
+        family = row.get("family") or "all"
+        if cfg.families and family not in cfg.families:
+            continue
+        split = (row.get("split") or "").strip()
+        if keep_splits is not None and split not in keep_splits:
+            skipped[f"split {split or '(empty)'}"] += 1
+            continue
+        label = _float(row.get("ln_count"))
+        if label is None or math.isnan(label):
+            skipped["unlabelled"] += 1
+            continue
+        if label == -math.inf:
+            skipped["unsat"] += 1
+            continue
+        path = resolve_file(row["file"], csv_path.parent, cfg.data_dirs)
+        if path is None:
+            skipped["missing file"] += 1
+            continue
+        try:
+            formula = read_dimacs(path)
+        except DimacsError:
+            skipped["unreadable"] += 1
+            continue
+        simp = simplify(formula, exact_max_vars=cfg.exact_max_vars)
+        if simp.unsat:
+            skipped["unsat"] += 1
+            continue
+        if simp.residual is None:
+            skipped["fully exact"] += 1
+            continue
+        ex = Example(file=row["file"], family=family, ln_count=label, residual=simp.residual,
+                     n_vars=formula.num_vars, exact_seconds=_float(row.get("exact_seconds")), split=split)
+        if cfg.max_edges is not None and ex.num_edges > cfg.max_edges:
+            skipped["too large"] += 1
+            continue
+        out.append(ex)
+    return out, dict(skipped), has_split
+
+
+def split_examples(examples: list[Example], cfg: TrainConfig, has_split: bool) -> tuple[list[Example], list[Example]]:
+    """(train, val) by ``cfg.split`` (see the module docstring); deterministic given ``cfg.seed``."""
+    rule = cfg.split
+    if rule not in SPLITS:
+        raise ValueError(f"unknown split rule {rule!r}; expected one of {', '.join(SPLITS)}")
+    if rule == "auto":
+        rule = "column" if has_split else "random"
+    if rule == "column":
+        if not has_split:
+            raise ValueError(f"{cfg.labels}: --split column needs a 'split' column")
+        return [e for e in examples if e.split == "train"], [e for e in examples if e.split == "val"]
+    by_family: dict[str, list[Example]] = defaultdict(list)
+    for e in examples:
+        by_family[e.family].append(e)
+    rng = np.random.default_rng(cfg.seed)
+    train, val = [], []
+    for fam in sorted(by_family):
+        items = by_family[fam]
+        if rule == "random":
+            items = [items[i] for i in rng.permutation(len(items))]
+        else:
+            items = sorted(items, key=lambda e: (e.exact_seconds if e.exact_seconds is not None else math.inf, e.file))
+        n_val = int(round(cfg.val_fraction * len(items))) if len(items) > 1 else 0
+        cut = len(items) - n_val
+        train += items[:cut]
+        val += items[cut:]
+    return train, val
+
+
+def make_batches(examples: list[Example], batch_size: int, max_edges: int,
+                 rng: np.random.Generator | None) -> list[list[Example]]:
+    """Consecutive groups of up to ``batch_size`` formulas / ``max_edges`` edges (shuffled if rng)."""
+    order = rng.permutation(len(examples)) if rng is not None else np.arange(len(examples))
+    batches, cur, edges = [], [], 0
+    for i in order:
+        e = examples[int(i)]
+        if cur and (len(cur) >= batch_size or edges + e.num_edges > max_edges):
+            batches.append(cur)
+            cur, edges = [], 0
+        cur.append(e)
+        edges += e.num_edges
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def _loss(pred: torch.Tensor, batch: list[Example], kind: str) -> torch.Tensor:
+    target = pred.new_tensor([e.ln_count for e in batch])
+    err = pred - target
+    if kind == "mse-per-var":
+        err = err / pred.new_tensor([max(e.n_vars, 1) for e in batch])
+    elif kind != "mse":
+        raise ValueError(f"unknown loss {kind!r}; expected one of {', '.join(LOSSES)}")
+    return (err * err).mean()
+
+
+def predict(model: BPNN, examples: list[Example], *, batch_size: int = 16, max_edges: int = 400_000,
+            device: str = "cpu", dtype: torch.dtype = torch.float64) -> np.ndarray:
+    """BPNN ln Z for each example (no gradients), in order."""
+    out = np.empty(len(examples))
+    pos = 0
+    model.eval()
+    with torch.no_grad():
+        for batch in make_batches(examples, batch_size, max_edges, None):
+            graph = build_batch([e.residual for e in batch], device=device, dtype=dtype)
+            out[pos:pos + len(batch)] = model(graph).log_z.cpu().numpy()
+            pos += len(batch)
+    return out
+
+
+def rmse_by_family(examples: list[Example], pred: np.ndarray) -> tuple[float, dict[str, float]]:
+    """Overall RMSE of ln Z and RMSE per family."""
+    err = pred - np.array([e.ln_count for e in examples])
+    fams: dict[str, list[float]] = defaultdict(list)
+    for e, d in zip(examples, err):
+        fams[e.family].append(d)
+    overall = float(np.sqrt(np.mean(err ** 2))) if len(err) else math.nan
+    return overall, {f: float(np.sqrt(np.mean(np.square(v)))) for f, v in sorted(fams.items())}
+
+
+def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig):
+    if cfg.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1), eta_min=cfg.lr * 0.02)
+    if cfg.lr_schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=max(cfg.lr_step, 1), gamma=0.5)
+    if cfg.lr_schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    raise ValueError(f"unknown lr schedule {cfg.lr_schedule!r}; expected cosine, step or constant")
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train a BPNN as described by ``config``; see the module docstring."""
+    from tqdm import tqdm
+
+    t_start = time.perf_counter()
+    cfg = config
+    torch.manual_seed(cfg.seed)
+    dtype = {"float64": torch.float64, "float32": torch.float32}[cfg.dtype]
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    resume_ckpt = load_checkpoint(cfg.resume) if cfg.resume else None
+    if resume_ckpt is not None:
+        model = model_from_checkpoint(resume_ckpt)
+    elif cfg.init:
+        model = model_from_checkpoint(load_checkpoint(cfg.init))
+    else:
+        model = BPNN(cfg.model)
+    model = model.to(device=cfg.device, dtype=dtype)
+
+    examples, skipped, has_split = load_examples(cfg)
+    train_set, val_set = split_examples(examples, cfg, has_split)
+    if not train_set:
+        raise ValueError(f"{cfg.labels}: no usable training formulas (skipped: {skipped})")
+    skip_txt = ", ".join(f"{v} {k}" for k, v in sorted(skipped.items())) or "none"
+    _log(f"bpcount train: {len(train_set)} train, {len(val_set)} val formulas; skipped: {skip_txt}", cfg.progress)
+
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = _scheduler(opt, cfg)
+    start_epoch, best_val, best_epoch = 1, math.inf, 0
+    if resume_ckpt is not None:
+        if resume_ckpt.get("optimizer"):
+            opt.load_state_dict(resume_ckpt["optimizer"])
+        if resume_ckpt.get("scheduler"):
+            sched.load_state_dict(resume_ckpt["scheduler"])
+        start_epoch = int(resume_ckpt.get("epoch") or 0) + 1
+        best_val = float(resume_ckpt["best_val"]) if resume_ckpt.get("best_val") is not None else math.inf
+        best_epoch = int(resume_ckpt.get("train_config", {}).get("best_epoch", start_epoch - 1) or 0)
+
+    results_csv = out_dir / "results.csv"
+    families = sorted({e.family for e in val_set})
+    header = ["epoch", "lr", "train_loss", "train_rmse", "val_rmse"] + [f"val_rmse_{f}" for f in families] + ["seconds"]
+    if not (resume_ckpt is not None and results_csv.exists()):
+        with open(results_csv, "w", newline="") as fh:
+            csv.writer(fh).writerow(header)
+    meta = {
+        "labels": str(cfg.labels), "data_dirs": list(cfg.data_dirs), "split": cfg.split,
+        "num_train": len(train_set), "num_val": len(val_set), "skipped": skipped,
+        "train_families": dict(Counter(e.family for e in train_set)),
+        "val_families": dict(Counter(e.family for e in val_set)),
+    }
+    train_cfg = {**dataclasses.asdict(cfg), **meta}
+    rng = np.random.default_rng(cfg.seed + start_epoch)
+    best_path, last_path = out_dir / "best.pt", out_dir / "last.pt"
+    val_fam: dict[str, float] = {}
+    epochs_since_best = 0
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        batches = make_batches(train_set, cfg.batch_size, cfg.max_batch_edges, rng)
+        losses, sq_errs = [], []
+        bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch", leave=False,
+                   disable=not cfg.progress, file=sys.stderr)
+        for batch in bar:
+            graph = build_batch([e.residual for e in batch], device=cfg.device, dtype=dtype)
+            pred = model(graph).log_z
+            loss = _loss(pred, batch, cfg.loss)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            lv = float(loss.detach())
+            losses.append(lv)
+            sq_errs += ((pred.detach().cpu().numpy() - np.array([e.ln_count for e in batch])) ** 2).tolist()
+            bar.set_postfix(loss=f"{lv:.3g}")
+        lr = opt.param_groups[0]["lr"]
+        sched.step()
+        train_rmse = float(np.sqrt(np.mean(sq_errs)))
+        if val_set:
+            val_rmse, val_fam = rmse_by_family(val_set, predict(model, val_set, device=cfg.device, dtype=dtype))
+        else:
+            val_rmse, val_fam = train_rmse, {}
+        improved = val_rmse < best_val
+        if improved:
+            best_val, best_epoch, epochs_since_best = val_rmse, epoch, 0
+        else:
+            epochs_since_best += 1
+        secs = time.perf_counter() - t0
+        with open(results_csv, "a", newline="") as fh:
+            csv.writer(fh).writerow([epoch, f"{lr:.6g}", f"{np.mean(losses):.6g}", f"{train_rmse:.6g}",
+                                     f"{val_rmse:.6g}"] + [f"{val_fam.get(f, math.nan):.6g}" for f in families]
+                                    + [f"{secs:.2f}"])
+        state = dict(optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch, best_val=best_val)
+        tc = {**train_cfg, "best_epoch": best_epoch}
+        epoch_meta = {"val_rmse": val_rmse, "val_rmse_by_family": val_fam, "train_rmse": train_rmse}
+        save_checkpoint(last_path, model, train_config=tc, metadata=epoch_meta, **state)
+        if improved:
+            save_checkpoint(best_path, model, train_config=tc, metadata=epoch_meta, **state)
+        fam_txt = " ".join(f"{f}={v:.3f}" for f, v in val_fam.items())
+        _log(f"epoch {epoch}: train rmse {train_rmse:.4f}, val rmse {val_rmse:.4f}{' *' if improved else ''} "
+             f"[{fam_txt}] ({secs:.1f}s)", cfg.progress)
+        if cfg.patience and epochs_since_best >= cfg.patience:
+            _log(f"early stop: no val improvement for {cfg.patience} epochs (best {best_val:.4f} at {best_epoch})",
+                 cfg.progress)
+            break
+    if not best_path.exists():
+        save_checkpoint(best_path, model, train_config={**train_cfg, "best_epoch": best_epoch},
+                        epoch=best_epoch, best_val=best_val)
+    best_fam = load_checkpoint(best_path).get("metadata", {}).get("val_rmse_by_family", val_fam)
+    return TrainResult(best_path=best_path, last_path=last_path, results_csv=results_csv, best_val=best_val,
+                       best_epoch=best_epoch, val_by_family=best_fam, skipped=skipped,
+                       num_train=len(train_set), num_val=len(val_set), seconds=time.perf_counter() - t_start)

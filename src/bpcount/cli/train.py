@@ -1,0 +1,73 @@
+"""``bpcount train --labels CSV [DATA_DIR...]``: train a BPNN on labelled formulas.
+
+A thin wrapper over :func:`bpcount.bpnn.train.train`: options are gathered into one
+:class:`~bpcount.bpnn.train.TrainConfig`. Progress bars and logs go to stderr; stdout gets one
+summary line per file written (best checkpoint, last checkpoint, results CSV).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bpcount.cli.common import verbosity_options
+
+
+@click.command("train", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("data_dirs", nargs=-1, metavar="[DATA_DIR]...", type=click.Path(file_okay=False, exists=True))
+@click.option("--labels", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="CSV with columns file, ln_count (optional: family, split, exact_seconds). File paths "
+                   "are relative to the CSV's folder or to a DATA_DIR.")
+@click.option("--out", "out_dir", default="runs/bpnn", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for results.csv, last.pt and best.pt.")
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Formulas per optimiser step.")
+@click.option("--lr", type=click.FloatRange(min=0.0, min_open=True), default=3e-3, show_default=True)
+@click.option("--lr-schedule", type=click.Choice(["cosine", "step", "constant"]), default="cosine", show_default=True)
+@click.option("--loss", type=click.Choice(["mse", "mse-per-var"]), default="mse", show_default=True,
+              help="MSE on ln Z, or on ln Z divided by the number of variables.")
+@click.option("--split", type=click.Choice(["auto", "column", "random", "easy-hard"]), default="auto",
+              show_default=True, help="auto: the CSV's split column if present, else random (per family).")
+@click.option("--val-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2, show_default=True)
+@click.option("--family", "families", multiple=True, help="Train only on these families (repeatable).")
+@click.option("--patience", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Early stopping after this many epochs without a better validation RMSE (0: never).")
+@click.option("--layers", type=click.IntRange(min=1), default=5, show_default=True, help="BPNN-D layers K.")
+@click.option("--tied", is_flag=True, help="One shared damping operator (iterated to convergence at inference).")
+@click.option("--damping", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.5, show_default=True)
+@click.option("--warmup-iters", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Plain BP iterations before the learned layers.")
+@click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="Readout MLP width.")
+@click.option("--max-edges", type=click.IntRange(min=1), default=None, help="Skip formulas larger than this.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--resume", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Continue from a training checkpoint (e.g. OUT/last.pt).")
+@verbosity_options
+def train_command(data_dirs, labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
+                  families, patience, layers, tied, damping, warmup_iters, hidden, max_edges, seed, dtype, device,
+                  resume, verbose, quiet) -> None:
+    """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
+    from bpcount.bpnn.model import BPNNConfig
+    from bpcount.bpnn.train import TrainConfig, train
+
+    model = BPNNConfig(num_layers=layers, tied=tied, damping=damping, warmup_iters=warmup_iters,
+                       edge_hidden=hidden, clause_hidden=hidden, var_hidden=hidden)
+    config = TrainConfig(labels=labels, data_dirs=tuple(data_dirs), out_dir=out_dir, model=model, epochs=epochs,
+                         batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
+                         val_fraction=val_fraction, families=tuple(families), patience=patience,
+                         max_edges=max_edges, seed=seed, dtype=dtype, device=device, resume=resume,
+                         progress=not quiet)
+    try:
+        result = train(config)
+    except (ValueError, FileNotFoundError) as exc:
+        click.echo(f"bpcount train: error: {exc}", err=True)
+        sys.exit(3)
+    skipped = ", ".join(f"{v} {k}" for k, v in sorted(result.skipped.items())) or "none"
+    click.echo(f"c skipped: {skipped}", err=True)
+    click.echo(f"best\t{result.best_path}\tval_rmse={result.best_val:.6g}\tepoch={result.best_epoch}")
+    click.echo(f"last\t{result.last_path}")
+    click.echo(f"results\t{result.results_csv}")

@@ -1,0 +1,126 @@
+"""`bpcount [count]`: formats, streams, exit codes, stdin, error paths (CliRunner)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from bpcount.cli import cli
+from tests.conftest import REPO
+
+EXAMPLE = REPO / "examples" / "example.cnf"
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "chain.cnf").write_text("p cnf 4 2\n1 2 0\n-2 3 0\n")  # 4 models × 2 (x4 free)
+    (tmp_path / "unsat.cnf").write_text("p cnf 1 2\n1 0\n-1 0\n")
+    (tmp_path / "bad.cnf").write_text("p cnf 2 1\n1 2\n")
+    (tmp_path / "w.cnf").write_text("c t wmc\np cnf 2 1\nc p weight 1 0.25 0\n1 2 0\n")  # x1: 0.25·2 + 0.75·1 = 1.25
+    with gzip.open(tmp_path / "gz.cnf.gz", "wt") as fh:
+        fh.write("p cnf 3 1\n1 2 3 0\n")
+    return tmp_path
+
+
+def test_default_command_text(runner, files):
+    res = runner.invoke(cli, [str(files / "chain.cnf")])
+    assert res.exit_code == 0, res.output
+    assert f"ln count {math.log(8):.6f}" in res.stdout and "exact" in res.stdout
+
+
+def test_mcc_format_lines(runner, files):
+    res = runner.invoke(cli, ["--format", "mcc", str(files / "chain.cnf")])
+    lines = res.stdout.splitlines()
+    assert "s SATISFIABLE" in lines and "c s type mc" in lines
+    est = [float(x.split()[-1]) for x in lines if x.startswith("c s log10-estimate ")]
+    val = [float(x.split()[-1]) for x in lines if x.startswith("c s exact double log10 ")]
+    assert len(est) == len(val) == 1 and abs(est[0] - math.log10(8)) < 1e-14 and val == est
+
+
+def test_mcc_never_exact_for_estimates(runner):
+    res = runner.invoke(cli, ["--format", "mcc", str(EXAMPLE)])
+    assert res.exit_code == 0
+    assert any(line.startswith("c s approx double log10 ") for line in res.stdout.splitlines())
+    assert "exact" not in [w for line in res.stdout.splitlines() if line.startswith("c s") for w in line.split()]
+
+
+def test_mcc_unsat_and_weighted(runner, files):
+    res = runner.invoke(cli, ["--format", "mcc", str(files / "unsat.cnf"), str(files / "w.cnf")])
+    out = res.stdout
+    assert "s UNSATISFIABLE" in out and "c s log10-estimate -inf" in out and "c s exact double log10 -inf" in out
+    assert "c s type wmc" in out
+    val = [float(x.split()[-1]) for x in out.splitlines() if x.startswith("c s exact double log10 ")]
+    assert abs(val[-1] - math.log10(1.25)) < 1e-14
+
+
+def test_jsonl_is_strict_json_with_null_for_unsat(runner, files):
+    res = runner.invoke(cli, ["--format", "jsonl", "-q", str(files)])
+    records = [json.loads(line) for line in res.stdout.splitlines()]  # json.loads rejects nothing, so:
+    for line in res.stdout.splitlines():
+        assert "NaN" not in line and "Infinity" not in line
+    by = {r["file"].split("/")[-1]: r for r in records}
+    assert set(by) == {"bad.cnf", "chain.cnf", "gz.cnf.gz", "unsat.cnf", "w.cnf"}
+    assert by["unsat.cnf"]["satisfiable"] is False and by["unsat.cnf"]["ln_count"] is None
+    assert by["bad.cnf"]["status"] == "error" and "last clause is not terminated by 0" in by["bad.cnf"]["error"]
+    assert abs(by["gz.cnf.gz"]["ln_count"] - math.log(7)) < 1e-12
+    for key in ("file", "ln_count", "log10_count", "method", "exact", "converged", "seconds", "status", "error"):
+        assert key in by["chain.cnf"]
+    assert res.exit_code == 3  # one unreadable input
+
+
+def test_csv_format(runner, files):
+    res = runner.invoke(cli, ["--format", "csv", "-q", str(files / "chain.cnf"), str(files / "gz.cnf.gz")])
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert len(rows) == 2 and abs(float(rows[0]["ln_count"]) - math.log(8)) < 1e-12
+    assert res.exit_code == 0
+
+
+def test_stdin_dash_and_no_argument(runner):
+    text = "p cnf 3 1\n1 2 0\n"
+    for args in (["-"], []):
+        res = runner.invoke(cli, args, input=text)
+        assert res.exit_code == 0, res.output
+        assert f"ln count {math.log(6):.6f}" in res.stdout
+
+
+def test_errors_go_to_stderr_and_exit_codes(runner, files):
+    res = runner.invoke(cli, [str(files / "bad.cnf")])
+    assert res.exit_code == 3 and res.stdout == "" and "bad.cnf:2: last clause is not terminated by 0" in res.stderr
+    res = runner.invoke(cli, [str(files / "nonexistent.cnf")])
+    assert res.exit_code == 3 and "cannot read" in res.stderr
+    res = runner.invoke(cli, ["--damping", "1.5", str(files / "chain.cnf")])
+    assert res.exit_code == 2
+    res = runner.invoke(cli, ["--task", "pmc", str(files / "chain.cnf")])
+    assert res.exit_code == 2 and "--ignore-projection" in res.stderr
+
+
+def test_nonconvergence_error_policy_exit_1(runner):
+    res = runner.invoke(cli, ["--format", "mcc", "--exact-max-vars", "0", "--max-iters", "2", "--damping", "0",
+                              "--on-nonconvergence", "error", str(EXAMPLE)])
+    assert res.exit_code == 1 and "s UNKNOWN" in res.stdout
+
+
+def test_count_subcommand_and_help(runner):
+    assert runner.invoke(cli, ["count", "--help"]).exit_code == 0
+    res = runner.invoke(cli, ["--help"])
+    assert res.exit_code == 0 and "Exit codes" in res.stdout
+
+
+def test_console_script_is_fast_and_does_not_import_torch():
+    code = "import sys; from bpcount.cli import cli; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    res = subprocess.run([sys.executable, "-m", "bpcount", "--version"], capture_output=True, text=True)
+    assert res.returncode == 0 and "bpcount" in res.stdout

@@ -1,0 +1,106 @@
+"""The count pipeline: exactness where promised, policies, error isolation, batching."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bpcount.cnf import Formula
+from bpcount.estimate import CountOptions, count, expand_inputs
+from tests.conftest import brute_log_count, random_formula, random_tree_formula
+
+
+def test_small_formulas_are_exact_and_match_brute_force():
+    rng = np.random.default_rng(0)
+    formulas = [random_formula(rng, int(rng.integers(1, 12)), int(rng.integers(0, 30)), weighted=i % 3 == 0)
+                for i in range(60)]
+    for f, r in zip(formulas, count(formulas)):
+        want = brute_log_count(f)
+        assert r.status == "ok" and r.exact
+        assert (r.ln_count == want == -math.inf) or abs(r.ln_count - want) < 1e-9
+        assert r.satisfiable == (want > -math.inf)
+
+
+def test_bp_on_trees_above_enumeration_cap_is_accurate():
+    rng = np.random.default_rng(1)
+    clauses, n = random_tree_formula(rng, 12)
+    f = Formula.from_clauses(clauses, n + 3)  # three free variables on top
+    (r,) = count([f], options=CountOptions(exact_max_vars=0))
+    assert not r.exact and r.converged
+    assert abs(r.ln_count - brute_log_count(f)) < 1e-8
+
+
+def test_unsat_found_by_sat_solver_is_reported_exactly():
+    # pigeonhole 4 -> 3 over 12 variables: no units, one component; enumeration disabled
+    p = lambda i, j: 3 * i + j + 1  # noqa: E731
+    clauses = [[p(i, j) for j in range(3)] for i in range(4)]
+    clauses += [[-p(i, j), -p(k, j)] for j in range(3) for i in range(4) for k in range(i + 1, 4)]
+    (r,) = count([Formula.from_clauses(clauses, 12)], options=CountOptions(exact_max_vars=0))
+    assert r.ln_count == -math.inf and r.satisfiable is False and r.stats["unsat_reason"] == "SAT solver"
+    (r,) = count([Formula.from_clauses(clauses, 12)], options=CountOptions(exact_max_vars=0, sat_check=False))
+    assert math.isfinite(r.ln_count) and r.satisfiable is None  # BP alone proves nothing
+
+
+def test_bad_file_in_batch_is_isolated(tmp_path):
+    good = tmp_path / "a.cnf"
+    good.write_text("p cnf 3 2\n1 2 0\n-2 3 0\n")
+    bad = tmp_path / "b.cnf"
+    bad.write_text("p cnf 2 1\n1 5 0\n")
+    results = count([good, bad, good])
+    assert [r.status for r in results] == ["ok", "error", "ok"]
+    assert results[1].error_kind == "input" and "b.cnf:2: literal 5 exceeds declared 2" in results[1].error
+    assert abs(results[0].ln_count - math.log(4)) < 1e-12
+
+
+def test_projection_policy(tmp_path):
+    f = tmp_path / "show.cnf"
+    f.write_text("p cnf 3 1\nc p show 1 0\n1 2 0\n")
+    (r,) = count([f])
+    assert r.status == "error" and "--ignore-projection" in r.error
+    (r,) = count([f], options=CountOptions(ignore_projection=True))
+    assert r.status == "ok" and r.projection_ignored == "c p show" and abs(r.ln_count - math.log(6)) < 1e-12
+    g = tmp_path / "ind.cnf"
+    g.write_text("p cnf 3 1\nc ind 1 0\n1 2 0\n")
+    (r,) = count([g])
+    assert r.status == "ok" and r.projection_ignored == "c ind" and any("c ind" in w for w in r.warnings)
+    h = tmp_path / "all.cnf"
+    h.write_text("p cnf 3 1\nc p show 1 2 3 0\n1 2 0\n")
+    (r,) = count([h])  # showing every variable is plain model counting
+    assert r.status == "ok" and r.projection_ignored is None
+
+
+def test_nonconvergence_policy_error_gives_no_estimate():
+    rng = np.random.default_rng(3)
+    clauses = [list(rng.choice(np.arange(1, 41), 3, replace=False) * rng.choice([-1, 1], 3)) for _ in range(170)]
+    f = Formula.from_clauses(clauses, 40)
+    opts = CountOptions(exact_max_vars=0, max_iters=3, damping=0.0, sat_check=False)
+    (r,) = count([f], options=opts)
+    assert r.status == "ok" and r.converged is False and math.isfinite(r.ln_count)
+    (r,) = count([f], options=CountOptions(**{**opts.__dict__, "on_nonconvergence": "error"}))
+    assert r.status == "nonconverged" and r.ln_count is None
+
+
+def test_batch_size_does_not_change_results():
+    rng = np.random.default_rng(4)
+    formulas = [random_formula(rng, 30, 60, kmax=3) for _ in range(9)]
+    a = count(formulas, options=CountOptions(exact_max_vars=0, batch_size=1, sat_check=False))
+    b = count(formulas, options=CountOptions(exact_max_vars=0, batch_size=4, sat_check=False))
+    for x, y in zip(a, b):
+        assert x.status == y.status
+        if x.ln_count is not None:
+            assert x.ln_count == y.ln_count or abs(x.ln_count - y.ln_count) < 1e-12
+
+
+def test_expand_inputs_recurses_directories(tmp_path):
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    for name in ["d/a.cnf", "d/e/b.cnf.gz", "d/c.txt"]:
+        (tmp_path / name).write_text("x")
+    got = expand_inputs([tmp_path / "d", "-"])
+    assert [p.split("/")[-1] for p in got] == ["a.cnf", "b.cnf.gz", "-"]
+
+
+def test_unknown_method_rejected():
+    with pytest.raises(ValueError, match="unknown method"):
+        count([Formula.from_clauses([[1, 2]], 2)], options=CountOptions(method="magic"))
