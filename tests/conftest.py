@@ -58,3 +58,8 @@ def random_tree_formula(rng: np.random.Generator, n_clauses: int, kmax: int = 4)
 @pytest.fixture(params=DEVICES)
 def device(request):
     return torch.device(request.param)
+
+
+# One intra-op thread: the suite's tensors are small, and oversubscribed OpenMP threads on a busy
+# 2-core machine slow torch down by orders of magnitude.
+torch.set_num_threads(1)

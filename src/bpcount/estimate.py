@@ -50,6 +50,7 @@ class CountOptions:
     radius: int = 1  # loopy: neighbourhood radius
     max_region_vars: int = 20  # loopy: regions above this are summed by Monte Carlo
     mc_samples: int = 10_000  # loopy: samples per Monte Carlo local sum
+    threads: int | None = None  # CPU threads for torch; None keeps torch's default
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,18 @@ class Engine:
         if opts.method not in METHODS:
             raise ValueError(f"unknown method {opts.method!r}; expected one of {', '.join(METHODS)}")
         self.opts = opts
+        self.ready = False
+
+    def setup(self) -> None:
+        """Import torch, pick the device and load the model: done on first use, so that runs where
+        every input is decided exactly (or unreadable) never pay for it."""
+        if self.ready:
+            return
+        import torch
+
+        opts = self.opts
+        if opts.threads is not None:
+            torch.set_num_threads(opts.threads)
         self.device = resolve_device(opts.device)
         self.dtype = resolve_dtype(opts.dtype, self.device)
         self.model = None
@@ -222,6 +235,7 @@ class Engine:
             from bpcount.bpnn.checkpoint import load_model
 
             self.model = load_model(opts.checkpoint, device=self.device, dtype=self.dtype)
+        self.ready = True
 
     def run(self, residuals: list[Residual]) -> list[dict]:
         """Per residual: {ln_count, converged, iterations, residual, timed_out, stats}."""
@@ -229,6 +243,7 @@ class Engine:
 
         from bpcount.graph import build_batch
 
+        self.setup()
         o = self.opts
         graph = build_batch(residuals, device=self.device, dtype=self.dtype)
         deadline = None if o.timeout is None else time.monotonic() + o.timeout

@@ -52,6 +52,8 @@ DEFAULT_METHOD = "bp"
               help="loopy: local sums over more variables are estimated by Monte Carlo.")
 @click.option("--mc-samples", type=click.IntRange(min=10), default=10_000, show_default=True,
               help="loopy: samples per Monte Carlo local sum.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for torch [default: torch's choice]. Use 1 on a busy machine.")
 @click.option("--task", type=click.Choice(["mc", "wmc", "pmc", "pwmc"]), default=None,
               help="MCC wrapper option; pmc/pwmc are refused unless --ignore-projection.")
 @click.option("--tmpdir", default=None, hidden=True, help="MCC wrapper option (accepted, unused).")
@@ -73,6 +75,11 @@ def count_command(inputs, fmt, verbose, quiet, task, tmpdir, maxrss, **kw):
     if task in ("pmc", "pwmc") and not kw["ignore_projection"]:
         raise click.UsageError(f"--task {task}: bpcount estimates unprojected counts; "
                                "pass --ignore-projection to count all variables anyway")
+    if kw["device"] == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise click.UsageError("--device cuda: no CUDA device is available (torch.cuda.is_available() is False)")
     options = CountOptions(**kw)
     paths = expand_inputs(inputs)
     if not paths:
