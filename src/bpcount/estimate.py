@@ -6,7 +6,8 @@ up to ``batch_size`` formulas at once → results in input order. One unreadable
 with ``status="error"``; the others are still counted.
 
 Timing: ``seconds`` is the formula's own reading/simplification/SAT time plus its share of the
-batch's engine time (batch wall time / formulas in the batch).
+batch's engine time (batch wall time / formulas in the batch). One-time start-up (importing torch,
+loading the model) is not charged to any formula; whole-process times are in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ LN10 = math.log(10.0)
 
 #: A batch is closed once it holds this many edges, so one huge formula is not batched with many.
 MAX_BATCH_EDGES = 4_000_000
+
+#: On CPU, batches below this many edges run on one torch thread (unless --threads is given): the
+#: per-iteration work is too small to split, and on a busy machine oversubscribed OpenMP threads
+#: were measured to slow BP down by 10-500x (benchmarks/README.md).
+MULTITHREAD_MIN_EDGES = 500_000
 
 
 @dataclass(frozen=True)
@@ -226,8 +232,7 @@ class Engine:
         import torch
 
         opts = self.opts
-        if opts.threads is not None:
-            torch.set_num_threads(opts.threads)
+        self.default_threads = opts.threads or torch.get_num_threads()
         self.device = resolve_device(opts.device)
         self.dtype = resolve_dtype(opts.dtype, self.device)
         self.model = None
@@ -246,6 +251,9 @@ class Engine:
         self.setup()
         o = self.opts
         graph = build_batch(residuals, device=self.device, dtype=self.dtype)
+        if self.device.type == "cpu":
+            small = o.threads is None and graph.num_edges < MULTITHREAD_MIN_EDGES
+            torch.set_num_threads(1 if small else self.default_threads)
         deadline = None if o.timeout is None else time.monotonic() + o.timeout
         extra: list[dict] = [{} for _ in residuals]
         with torch.no_grad():
@@ -334,6 +342,7 @@ def _run_engine(engine: Engine, todo: list[_Pending], opts: CountOptions) -> Non
     """Fill in engine results; a failing batch is retried one by one so one bad formula is isolated."""
     if not todo:
         return
+    engine.setup()  # one-time start-up (torch import, model load) is not charged to formulas
     t0 = time.perf_counter()
     try:
         outs = engine.run([p.simplified.residual for p in todo])

@@ -47,7 +47,8 @@ def mcc_block(r: CountResult, *, options_line: str = "") -> str:
         return "\n".join(lines) + "\n"
     conv = "" if r.converged is None else f" converged={int(r.converged)}"
     its = "" if r.iterations is None else f" iterations={r.iterations}"
-    lines.append(f"c o{its}{conv} time={r.seconds:.6f}")
+    exact_vars = "" if r.exact_vars is None else f" exact-vars={r.exact_vars}/{r.n_vars}"
+    lines.append(f"c o{its}{conv}{exact_vars} time={r.seconds:.6f}")
     if r.projection_ignored:
         lines.append(f"c o projection '{r.projection_ignored}' ignored: the unprojected count is reported")
     for w in r.warnings:
@@ -79,6 +80,8 @@ def text_line(r: CountResult) -> str:
     log10 = ln / math.log(10.0)
     approx = f"{10 ** (log10 - math.floor(log10)):.4f}e{math.floor(log10):+d}"
     proj = f", projection {r.projection_ignored!r} ignored" if r.projection_ignored else ""
+    if not r.exact and r.exact_vars:
+        proj += f", {r.exact_vars}/{r.n_vars} variables exact"
     return (f"{r.file}: ln count {ln:.6f}  log10 {log10:.6f}  (≈ {approx}; {r.method}, {how}, "
             f"{r.seconds:.3f} s{proj})\n")
 
