@@ -7,7 +7,14 @@ import math
 import pytest
 
 from bpcount.cnf import read_dimacs
-from bpcount.generate import DEFAULTS, FAMILIES, coerce_params, family_of_path, generate, make_formula
+from bpcount.generate import (
+    DEFAULTS,
+    FAMILIES,
+    coerce_params,
+    family_of_path,
+    generate,
+    make_formula,
+)
 
 
 def sat(clauses) -> bool:

@@ -22,6 +22,7 @@ from bpcount.cnf import DimacsError, Formula, read_dimacs
 from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, Residual, Simplified, simplify
 
 METHODS = ("bp", "bpnn", "loopy")
+DIMACS_GLOBS = ("*.cnf*", "*.dimacs*")
 LN10 = math.log(10.0)
 
 #: A batch is closed once it holds this many edges, so one huge formula is not batched with many.
@@ -121,12 +122,14 @@ class CountResult:
 
 
 def expand_inputs(inputs: Iterable[str | Path]) -> list[str]:
-    """Files as given, ``-`` as is, directories searched recursively for ``*.cnf*`` (sorted)."""
+    """Files as given, ``-`` as is, directories searched recursively for ``*.cnf*`` and ``*.dimacs*``
+    (sorted)."""
     out: list[str] = []
     for item in inputs:
         p = Path(item)
         if str(item) != "-" and p.is_dir():
-            out.extend(str(f) for f in sorted(p.rglob("*.cnf*")) if f.is_file())
+            found = {f for pattern in DIMACS_GLOBS for f in p.rglob(pattern) if f.is_file()}
+            out.extend(str(f) for f in sorted(found))
         else:
             out.append(str(item))
     return out

@@ -12,6 +12,7 @@ without an answer), ``status`` (ok | timeout | error), ``seconds`` (reading + co
 wall-clock time for timeouts), ``label_source`` (``pyganak-<version>``), ``error``.
 
 The count is an arbitrary-size int inside the child; only its natural log (``math.log(int)``) leaves it.
+Weights (``c p weight``) are ignored: labels are plain model counts.
 """
 
 from __future__ import annotations

@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from bpcount.compare.parse import parse_approxmc, parse_d4, parse_dsharp, parse_f2, parse_mcc, parse_sts
+from bpcount.compare.parse import (
+    parse_approxmc,
+    parse_d4,
+    parse_dsharp,
+    parse_f2,
+    parse_mcc,
+    parse_sts,
+)
 
 LN2, LN10 = math.log(2), math.log(10)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -12,7 +13,8 @@ from bpcount.cli.common import verbosity_options
 @click.command("compare", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--counters", default="bp,approxmc,ganak", show_default=True,
-              help="Comma-separated: bp, bpnn, loopy (bpcount); approxmc, ganak (Python bindings); "
+              help="Comma-separated: bp, bpnn, loopy (bpcount); approxmc, ganak (Python bindings; "
+                   "approxmc-raw: pyapproxmc without bpcount's freed-variable workaround); "
                    "approxmc-bin, ganak-bin, d4, sharpsat-td, dsharp (binaries on PATH); 'all' = every "
                    "available one.")
 @click.option("--timeout", type=click.FloatRange(min=0.0, min_open=True), default=60.0, show_default=True,
@@ -52,7 +54,8 @@ def compare_command(inputs, counters, timeout, mem_mb, out, labels, split, famil
     guarantee, so the share with |Δ ln| ≤ 0.18 is reported.
     Output: the summary (markdown tables) on stdout; per-formula CSV and plots in --out; progress on
     stderr. Exit codes: 0 compared (timeouts and wrong answers are results, not failures);
-    2 usage error (unknown or unavailable counter, --split without --labels); 3 no input found.
+    2 usage error (unknown or unavailable counter, --split without --labels); 3 no input found,
+    an input missing, or an input unreadable (the others are still compared and written).
     """
     from bpcount.compare import CompareOptions, compare, write_outputs
     from bpcount.compare.counters import CounterSettings, available_counters
@@ -76,6 +79,10 @@ def compare_command(inputs, counters, timeout, mem_mb, out, labels, split, famil
         if not paths:
             click.echo("bpcount compare: no *.cnf* input found (after filters)", err=True)
             sys.exit(3)
+        missing = [p for p in paths if not Path(p).is_file()]
+        if missing:
+            click.echo(f"bpcount compare: input not found: {', '.join(missing)}", err=True)
+            sys.exit(3)
         result = compare(inputs, options=options, progress=not quiet, log=log)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -83,4 +90,6 @@ def compare_command(inputs, counters, timeout, mem_mb, out, labels, split, famil
     if out:
         for p in write_outputs(result, out, plots=plots):
             log(f"bpcount compare: wrote {p}")
-    sys.exit(0)
+    for msg in result.unreadable:
+        click.echo(f"bpcount compare: error: {msg}", err=True)
+    sys.exit(3 if result.unreadable else 0)

@@ -5,6 +5,10 @@ Library entry point :func:`compare` (keyword-only options in :class:`CompareOpti
 plots. Modules: :mod:`.runner` (child processes with time and memory limits), :mod:`.worker`
 (pyganak / pyapproxmc in a child), :mod:`.prep` (unprojected, free-variable-safe clauses),
 :mod:`.parse` (peer output parsers), :mod:`.counters`, :mod:`.summary`, :mod:`.plots`.
+
+Scope: unweighted model counting. The peers are handed plain clauses (weights dropped), while bpcount
+would estimate a weighted count for a file with ``c p weight`` lines, so weighted inputs are not
+meaningful here.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class CompareOptions:
 class Comparison:
     rows: list[FormulaRow]
     infos: list[CounterInfo]
+    unreadable: list[str] = field(default_factory=list)  # inputs that could not be read or parsed
 
     @property
     def exact_counters(self) -> list[str]:
@@ -51,8 +56,15 @@ def select_inputs(inputs: Iterable[str], options: CompareOptions) -> tuple[list[
     from bpcount.estimate import expand_inputs
     from bpcount.labels import read_labels
 
+    inputs = list(inputs)
     paths = [p for p in expand_inputs(inputs) if p != "-"]
     labels = read_labels(options.labels) if options.labels else {}
+    if labels:  # labelled files below an input folder that the *.cnf* glob misses (e.g. *.dimacs.gz)
+        seen = {str(Path(p).resolve()) for p in paths}
+        dirs = [Path(i).resolve() for i in inputs if i != "-" and Path(i).is_dir()]
+        extra = sorted(k for k in labels if k not in seen and Path(k).is_file()
+                       and any(Path(k).is_relative_to(d) for d in dirs))
+        paths += extra
     if (options.split or options.family) and not labels:
         raise ValueError("--split / --family need --labels")
     if options.split:
@@ -82,14 +94,16 @@ def compare(inputs: Iterable[str], *, options: CompareOptions = CompareOptions()
             log(f"bpcount compare: running {c.name} on {len(paths)} formulas")
         for row, ans in zip(rows, c.count_all(paths, options.settings, progress=progress)):
             row.answers[c.name] = ans
-    _fill_sizes(rows, labels)
+    unreadable = _fill_sizes(rows, labels)
     infos = [CounterInfo(c.name, c.kind, c.epsilon) for c in counters]
-    return Comparison(rows, infos)
+    return Comparison(rows, infos, unreadable)
 
 
-def _fill_sizes(rows: list[FormulaRow], labels: dict[str, dict]) -> None:
+def _fill_sizes(rows: list[FormulaRow], labels: dict[str, dict]) -> list[str]:
+    """Fill n_vars / n_clauses (from the labels, else by reading); return the unreadable inputs."""
     from bpcount.cnf import DimacsError, read_dimacs
 
+    bad = []
     for row in rows:
         lab = labels.get(str(Path(row.file).resolve()))
         if lab and lab.get("n_vars"):
@@ -98,8 +112,9 @@ def _fill_sizes(rows: list[FormulaRow], labels: dict[str, dict]) -> None:
         try:
             f = read_dimacs(row.file)
             row.n_vars, row.n_clauses = f.num_vars, f.num_clauses
-        except (DimacsError, OSError):
-            pass
+        except (DimacsError, OSError) as exc:
+            bad.append(f"{row.file}: {exc}")
+    return bad
 
 
 def write_outputs(result: Comparison, out: str | Path, *, plots: bool = True) -> list[Path]:

@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from bpcount.compare.parse import PARSERS
@@ -74,8 +74,6 @@ class Counter:
         bar = _bar(progress, len(paths), self.name)
         with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
             futures = {pool.submit(self.count_one, p, settings): i for i, p in enumerate(paths)}
-            from concurrent.futures import as_completed
-
             for fut in as_completed(futures):
                 i = futures[fut]
                 try:
@@ -115,8 +113,9 @@ class BpcountCounter(Counter):
     def _options(self, settings: CounterSettings, **kw):
         from bpcount.estimate import CountOptions
 
+        # every counter answers the unprojected count: projection lines and `c t pmc` are ignored
         base = dict(method=self.method, timeout=settings.timeout, checkpoint=settings.checkpoint,
-                    seed=settings.seed, **settings.bpcount_options)
+                    seed=settings.seed, ignore_projection=True, **settings.bpcount_options)
         base.update(kw)
         return CountOptions(**base)
 
@@ -130,7 +129,10 @@ class BpcountCounter(Counter):
         seq = list(iter_count(list(paths), options=seq_opts, progress=progress))
         batched: list = [None] * len(paths)
         if self.batched:
-            bopts = self._options(settings, device=settings.device, batch_size=settings.batch_size)
+            # the engine timeout is per batch: give a batch its formulas' share (timeout × batch size)
+            btimeout = None if settings.timeout is None else settings.timeout * settings.batch_size
+            bopts = self._options(settings, device=settings.device, batch_size=settings.batch_size,
+                                  timeout=btimeout)
             list(iter_count([Formula.from_clauses([[1, 2], [-1, 3], [2, 3, 4]], 4)], options=bopts))
             batched = list(iter_count(list(paths), options=bopts, progress=progress))
         out = []
@@ -164,8 +166,11 @@ class _WorkerCounter(Counter):
         if res is None or proc.returncode != 0:
             return Answer(self.name, path, "error", kind=self.kind, wall_seconds=proc.seconds,
                           error=_failure(proc.returncode, proc.stderr))
+        detail = res.get("detail", "")
+        if "prep_seconds" in res:
+            detail += f"; prep {res['prep_seconds']:.3f} s (not in seconds)"
         return Answer(self.name, path, "ok", float(res["ln_count"]), self.kind,
-                      res["read_seconds"] + res["count_seconds"], proc.seconds, detail=res.get("detail", ""))
+                      res["read_seconds"] + res["count_seconds"], proc.seconds, detail=detail)
 
 
 class GanakCounter(_WorkerCounter):
@@ -191,6 +196,18 @@ class ApproxMCCounter(_WorkerCounter):
                                   str(settings.epsilon), "--delta", str(settings.delta))
 
 
+class ApproxMCRawCounter(ApproxMCCounter):
+    """pyapproxmc with only the documented free-variable correction (no propagation, no anchor):
+    shows the answers outside ApproxMC's guarantee that :class:`ApproxMCCounter` avoids."""
+
+    name = "approxmc-raw"
+    worker = "approxmc-raw"
+
+    def argv(self, path: str, settings: CounterSettings) -> list[str]:
+        return python_worker_argv("approxmc-raw", path, "--seed", str(settings.seed), "--epsilon",
+                                  str(settings.epsilon), "--delta", str(settings.delta))
+
+
 def _failure(returncode: int | None, stderr: str) -> str:
     lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
     tail = lines[-1][:300] if lines else "no output"
@@ -209,13 +226,14 @@ class BinarySpec:
     argv: Callable[[str, str, str, CounterSettings], list[str]]
     parser: str  # key of bpcount.compare.parse.PARSERS
     kind: str  # exact | approx
+    anchor: bool = False  # hand over the anchored formula (ApproxMC drops freed variables; prep.py)
 
 
 BINARIES: dict[str, BinarySpec] = {
     "approxmc-bin": BinarySpec(
         "approxmc-bin", "approxmc",
         lambda b, f, t, s: [b, "-s", str(s.seed), "-e", str(s.epsilon), "-d", str(s.delta), f],
-        "approxmc", "approx"),
+        "approxmc", "approx", anchor=True),
     "ganak-bin": BinarySpec("ganak-bin", "ganak", lambda b, f, t, s: [b, f], "mcc", "exact"),
     "d4": BinarySpec("d4", "d4", lambda b, f, t, s: [b, "-mc", f], "d4", "exact"),
     "sharpsat-td": BinarySpec(
@@ -244,18 +262,29 @@ class BinaryCounter(Counter):
 
     def count_one(self, path: str, settings: CounterSettings) -> Answer:
         from bpcount.cnf import DimacsError, read_dimacs
-        from bpcount.compare.prep import counting_clauses
+        from bpcount.compare.prep import anchor_clauses, counting_clauses, first_model
 
         try:
             cc = counting_clauses(read_dimacs(path))
         except (DimacsError, OSError) as exc:
             return Answer(self.name, path, "error", kind=self.kind, error=str(exc))
         if cc.has_empty_clause:
-            return Answer(self.name, path, "ok", -math.inf, self.kind, 0.0, 0.0, detail="empty clause")
+            return Answer(self.name, path, "ok", -math.inf, self.kind, 0.0, 0.0,
+                          detail="UNSAT found in preprocessing")
+        if not cc.clauses:
+            return Answer(self.name, path, "ok", cc.ln_free, self.kind, 0.0, 0.0,
+                          detail="no clauses left after preprocessing")
+        clauses, k = cc.clauses, cc.num_used
+        if self.spec.anchor:
+            model = first_model(cc.clauses)
+            if model is None:
+                return Answer(self.name, path, "ok", -math.inf, self.kind, 0.0, 0.0, detail="UNSAT (SAT solver)")
+            clauses, k = clauses + anchor_clauses(cc, model), k + 1
         with tempfile.TemporaryDirectory(prefix="bpcount-compare-") as tmp:
             cnf = os.path.join(tmp, "formula.cnf")
             with open(cnf, "w") as fh:
-                fh.write(cc.to_dimacs())
+                fh.write(f"p cnf {k} {len(clauses)}\n")
+                fh.writelines(" ".join(map(str, c)) + " 0\n" for c in clauses)
             argv = self.spec.argv(self.binary, cnf, tmp, settings)
             proc = run_process(argv, timeout=settings.timeout, mem_mb=settings.mem_mb, cwd=tmp)
         if proc.timed_out:
@@ -265,7 +294,12 @@ class BinaryCounter(Counter):
         if parsed is None:
             return Answer(self.name, path, "error", kind=self.kind, wall_seconds=proc.seconds,
                           error=_failure(proc.returncode, proc.stderr or proc.stdout))
-        ln = parsed.ln_count + cc.ln_free if math.isfinite(parsed.ln_count) else parsed.ln_count
+        ln = parsed.ln_count
+        if self.spec.anchor and math.isfinite(ln):
+            from bpcount.compare.prep import ln_unanchor
+
+            ln = ln_unanchor(ln)
+        ln = ln + cc.ln_free if math.isfinite(ln) else ln
         kind = "approx" if (self.kind == "exact" and parsed.kind == "approx") else self.kind
         return Answer(self.name, path, "ok", ln, kind, proc.seconds, proc.seconds,
                       detail=f"{parsed.line} (+{cc.num_free} free vars)")
@@ -302,10 +336,14 @@ def make_counter(name: str, settings: CounterSettings, *, binaries: dict[str, st
         if find_spec("pyapproxmc") is None:
             raise ValueError("counter 'approxmc' needs pyapproxmc (pip install 'bpcount[exact]')")
         return ApproxMCCounter(settings.epsilon)
+    if name == "approxmc-raw":
+        if find_spec("pyapproxmc") is None:
+            raise ValueError("counter 'approxmc-raw' needs pyapproxmc (pip install 'bpcount[exact]')")
+        return ApproxMCRawCounter(settings.epsilon)
     if name in BINARIES:
         c = BinaryCounter(BINARIES[name], (binaries or {}).get(name), settings.epsilon)
         if not c.available:
             raise ValueError(f"counter {name!r}: executable {BINARIES[name].executable!r} not found on PATH")
         return c
-    known = ", ".join([*BPCOUNT_METHODS, "approxmc", "ganak", *BINARIES])
+    known = ", ".join([*BPCOUNT_METHODS, "approxmc", "approxmc-raw", "ganak", *BINARIES])
     raise ValueError(f"unknown counter {name!r}; known: {known}")

@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)

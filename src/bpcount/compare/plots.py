@@ -51,6 +51,7 @@ def error_plot(rows: Sequence[FormulaRow], infos: Sequence[CounterInfo], exact_c
     """Δ ln (estimate − reference) against the reference ln count, per counter (cf. BPNN Fig. 4)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
+    all_x: list[float] = []
     for info in infos:
         xs, ys = [], []
         for r in rows:
@@ -64,9 +65,12 @@ def error_plot(rows: Sequence[FormulaRow], infos: Sequence[CounterInfo], exact_c
                 ys.append(d)
         if xs:
             ax.scatter(xs, ys, s=12, alpha=0.7, label=info.name)
+            all_x += xs
     ax.axhspan(-HEURISTIC_TOL, HEURISTIC_TOL, color="grey", alpha=0.15, label="|Δ ln| ≤ 0.18")
     ax.axhline(0.0, color="black", linewidth=0.5)
-    ax.set_xscale("symlog")
+    ax.set_xscale("symlog", linthresh=1.0)
+    if all_x:
+        ax.set_xlim(left=min(0.0, min(all_x)) - 0.1, right=max(all_x) * 1.5 + 1.0)
     ax.set_yscale("symlog", linthresh=0.1)
     ax.set_xlabel("reference ln count")
     ax.set_ylabel("ln estimate − reference")

@@ -6,12 +6,20 @@ all ``num_vars`` declared variables (bench/README.md). Peers get this wrong in d
 counts undeclared free variables only after ``new_vars(n)``, and external binaries differ in how much
 they trust the header.
 
-Measured here (pyapproxmc 4.4.0, tests/compare/test_counters.py): pyapproxmc also drops every variable
-whose clauses are all **satisfied by unit propagation**: ``(x3)(x2 ∨ ¬x7 ∨ x3)`` with n = 8 gives
-2^5, not 2^7. :func:`counting_clauses` therefore removes tautologies and duplicate literals, runs unit
-propagation to a fixpoint (assigned variables contribute a factor 1), renumbers the variables that still
-occur to ``1..k`` and reports the remaining free variables, each worth a factor 2 (ln 2) that the
-caller adds back. The count is unchanged: #F = #F_residual · 2^free.
+Measured here (pyapproxmc 4.4.0, tests/compare/test_counters.py): pyapproxmc drops **every variable
+that its own simplification frees**, not only those in no clause: ``(x3)(x2 ∨ ¬x4 ∨ x3)`` (clause
+satisfied by a unit) or ``(x3)(x2 ∨ ¬x4)(¬x1 ∨ ¬x4 ∨ x2)`` (x1 only in a subsumed clause) lose a
+factor 2 per such variable, even with an explicit projection set. Therefore:
+
+* :func:`counting_clauses` removes tautologies and duplicate literals, runs unit propagation to a
+  fixpoint (assigned variables contribute a factor 1), renumbers the variables that still occur to
+  ``1..k`` and reports the remaining free variables (ln 2 each, added back by the caller):
+  #F = #F_residual · 2^free;
+* :func:`anchor_clauses` ties every remaining variable to one fresh variable z with clauses
+  (z ∨ ℓ_v), where ℓ_v is v's literal in a model M of the residual. With z = 1 every model of F
+  counts; z = 0 forces x = M, one more model. No simplification removes (z ∨ ℓ_v) unless ℓ_v is
+  implied, in which case v is fixed and worth a factor 1, so nothing is lost: the counter returns
+  #F + 1 (or exactly 1 when M is the only model and z itself is freed), see :func:`ln_unanchor`.
 """
 
 from __future__ import annotations
@@ -129,3 +137,27 @@ def ln_of_int(count: int) -> float:
 def ln_cells_hashes(cells: int, hashes: int) -> float:
     """ln(cells * 2**hashes) without forming the product."""
     return -math.inf if cells == 0 else math.log(cells) + hashes * LN2
+
+
+def anchor_clauses(cc: CountingClauses, model: list[int]) -> list[list[int]]:
+    """Clauses (z ∨ ℓ_v) for v = 1..k with z = k + 1 and ℓ_v = v's literal in ``model`` (a model of
+    ``cc.clauses``); see the module docstring."""
+    z = cc.num_used + 1
+    return [[z, model[v - 1] if model[v - 1] in (v, -v) else v] for v in range(1, cc.num_used + 1)]
+
+
+def ln_unanchor(ln_anchored: float) -> float:
+    """ln #F from ln(#F + 1) as counted on the anchored formula (a count of 1 means #F = 1)."""
+    if ln_anchored <= 1e-12:
+        return 0.0
+    return ln_anchored + math.log1p(-math.exp(-ln_anchored))
+
+
+def first_model(clauses: list[list[int]]) -> list[int] | None:
+    """A model (python-sat CaDiCaL) as a list of literals indexed by variable − 1, or None if UNSAT."""
+    from pysat.solvers import Solver
+
+    with Solver(name="cadical153", bootstrap_with=clauses) as s:
+        if not s.solve():
+            return None
+        return s.get_model()

@@ -58,7 +58,9 @@ def run_process(
     """Run ``argv`` in a new session (its own process group); on timeout SIGKILL the whole group.
 
     Never raises for the child's failure: a missing binary gives returncode 127 and the reason in
-    ``stderr``.
+    ``stderr``. The memory limit is set by a ``preexec_fn`` (between fork and exec); CPython documents
+    that as unsafe with threads that hold locks, which ``--jobs N`` worker threads do not (they only
+    wait on their children), but prefer ``--jobs 1`` for timings anyway.
     """
     full_env = {**os.environ, **CHILD_ENV, **(env or {})}
     t0 = time.perf_counter()
