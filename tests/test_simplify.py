@@ -108,3 +108,16 @@ def test_exact_log_count_matches_brute_force(n):
         for cl in r.to_formula().clauses():
             c.add_clause(cl)
         assert abs(got - math.log(c.count())) < 1e-9
+
+
+@pytest.mark.parametrize("n", range(1, 10))
+def test_bitsliced_enumeration_every_small_width(n):
+    """Word-packing edge cases: n < 6 uses part of one 64-bit word, n ≥ 6 whole words."""
+    rng = np.random.default_rng(50 + n)
+    for _ in range(10):
+        m = int(rng.integers(1, 3 * n + 2))
+        clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(np.arange(1, n + 1), size=min(n, int(rng.integers(1, 4))), replace=False)]
+                   for _ in range(m)]
+        f = Formula.from_clauses(clauses, n)
+        assert exact_log_count(n, f.lits, f.clause_ptr) == brute_log_count(f) or abs(
+            exact_log_count(n, f.lits, f.clause_ptr) - brute_log_count(f)) < 1e-12

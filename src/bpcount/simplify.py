@@ -242,13 +242,57 @@ def exact_log_count(
 ) -> float:
     """ln of the (weighted) model count by vectorised enumeration of all 2^num_vars assignments.
 
-    Each clause is a pair of bit masks (positive, negative variables); assignment a (an integer whose
-    bit i is x_{i+1}) falsifies the clause iff ``a & pos == 0 and ~a & neg == 0``. Assignments are
-    processed in chunks of :data:`ENUM_CHUNK`. ``log_weights`` (num_vars, 2) for weighted counts.
-    Returns −inf when there is no model. Intended for num_vars ≤ ~22.
+    Unweighted: bit-parallel truth tables (:func:`_count_bitsliced`), 64 assignments per machine word.
+    Weighted: assignments in chunks, with per-assignment log weights (:func:`_log_count_weighted`).
+    Returns −inf when there is no model. Intended for num_vars ≤ ~24.
     """
-    if num_vars > 62:
-        raise ValueError("exact enumeration is limited to 62 variables")
+    if num_vars > 30:
+        raise ValueError("exact enumeration is limited to 30 variables")
+    if log_weights is None:
+        count = _count_bitsliced(num_vars, lits, clause_ptr)
+        return math.log(count) if count else -math.inf
+    return _log_count_weighted(num_vars, lits, clause_ptr, log_weights)
+
+
+#: bit i of word w of a variable's truth table is x(assignment 64·w + i); for variables 0..5 the
+#: pattern repeats inside every word.
+_LOW_VAR_WORDS = np.array(
+    [sum(1 << a for a in range(64) if (a >> i) & 1) for i in range(6)], dtype=np.uint64
+)
+#: clauses combined per vectorised block (bounds memory to block × literals × words)
+_CLAUSE_BLOCK = 64
+
+
+def _count_bitsliced(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray) -> int:
+    """Number of models: AND over clauses of (OR over literals of the literal's truth table)."""
+    words = max(1, (1 << num_vars) // 64)
+    w = np.arange(words, dtype=np.uint64)
+    tables = np.empty((num_vars, words), dtype=np.uint64)
+    for i in range(num_vars):
+        if i < 6:
+            tables[i] = _LOW_VAR_WORDS[i]
+        else:
+            tables[i] = np.where((w >> np.uint64(i - 6)) & np.uint64(1), ~np.uint64(0), np.uint64(0))
+    acc = np.full(words, ~np.uint64(0), dtype=np.uint64)
+    starts = clause_ptr[:-1]
+    for b in range(0, len(starts), _CLAUSE_BLOCK):
+        e0, e1 = int(clause_ptr[b]), int(clause_ptr[min(b + _CLAUSE_BLOCK, len(starts))])
+        block = lits[e0:e1]
+        lit_tables = tables[np.abs(block) - 1]
+        lit_tables[block < 0] = ~lit_tables[block < 0]
+        clause_tables = np.bitwise_or.reduceat(lit_tables, starts[b : b + _CLAUSE_BLOCK] - e0, axis=0)
+        acc &= np.bitwise_and.reduce(clause_tables, axis=0)
+    if num_vars < 6:
+        acc &= np.uint64((1 << (1 << num_vars)) - 1)
+    return int(np.bitwise_count(acc).sum())
+
+
+def _log_count_weighted(
+    num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray
+) -> float:
+    """Weighted count: each clause is a pair of bit masks (positive, negative variables); assignment
+    a (bit i = x_{i+1}) falsifies it iff ``a & pos == 0 and ~a & neg == 0``. Chunks of
+    :data:`ENUM_CHUNK` assignments bound memory."""
     nc = len(clause_ptr) - 1
     clause_of_edge = np.repeat(np.arange(nc), np.diff(clause_ptr))
     bits = np.left_shift(np.int64(1), np.abs(lits) - 1)
@@ -258,18 +302,13 @@ def exact_log_count(
     np.bitwise_or.at(neg, clause_of_edge[lits < 0], bits[lits < 0])
     total = 1 << num_vars
     shifts = np.arange(num_vars, dtype=np.int64)
-    count = 0
     log_terms: list[float] = []
     for start in range(0, total, ENUM_CHUNK):
         a = np.arange(start, min(total, start + ENUM_CHUNK), dtype=np.int64)
         falsified = ((a[:, None] & pos[None, :]) == 0) & ((~a[:, None] & neg[None, :]) == 0)
         models = a[~falsified.any(axis=1)]
-        if log_weights is None:
-            count += len(models)
-        elif len(models):
+        if len(models):
             x = (models[:, None] >> shifts[None, :]) & 1
             lw = np.where(x == 1, log_weights[:, 1][None, :], log_weights[:, 0][None, :]).sum(axis=1)
             log_terms.append(float(np.logaddexp.reduce(lw)))
-    if log_weights is None:
-        return math.log(count) if count else -math.inf
     return float(np.logaddexp.reduce(log_terms)) if log_terms else -math.inf
