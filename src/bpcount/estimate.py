@@ -57,6 +57,7 @@ class CountOptions:
     radius: int = 1  # loopy: neighbourhood radius
     max_region_vars: int = 20  # loopy: regions above this are summed by Monte Carlo
     mc_samples: int = 10_000  # loopy: samples per Monte Carlo local sum
+    estimator: str = "cvm"  # loopy: cvm (region entropy, one solve) | ti (thermodynamic integration)
     threads: int | None = None  # CPU threads for torch; None keeps torch's default
 
 
@@ -278,7 +279,7 @@ class Engine:
                 res = estimate_graph(graph, radius=o.radius, damping=o.damping, max_iters=o.max_iters,
                                      tol=o.tol if o.tol is not None else 1e-8, deadline=deadline,
                                      seed=o.seed, max_region_vars=o.max_region_vars,
-                                     mc_samples=o.mc_samples)
+                                     mc_samples=o.mc_samples, estimator=o.estimator)
                 timed_out = deadline is not None and time.monotonic() > deadline
                 extra = [dict(s) for s in res.stats]
         log_z = res.log_z.double().cpu().tolist()

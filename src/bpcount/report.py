@@ -55,6 +55,9 @@ def mcc_block(r: CountResult, *, options_line: str = "") -> str:
         lines.append(f"c o warning: {w}")
     if r.exact:
         lines.append("c o the whole count was decided exactly by preprocessing/enumeration")
+    loopy = _loopy_summary(r)
+    if loopy:
+        lines.append(f"c o {loopy}")
     ln = r.ln_count
     lines.append(f"c o ln-estimate {_g15(ln)}")
     status = {True: "SATISFIABLE", False: "UNSATISFIABLE", None: "UNKNOWN"}[r.satisfiable]
@@ -65,6 +68,16 @@ def mcc_block(r: CountResult, *, options_line: str = "") -> str:
     solver = "exact" if r.exact else "approx"
     lines.append(f"c s {solver} double log10 {_g15(log10)}")
     return "\n".join(lines) + "\n"
+
+
+def _loopy_summary(r: CountResult) -> str | None:
+    """Neighbourhood statistics of a ``--method loopy`` result, or None."""
+    st = r.stats
+    if "region_vars_mean" not in st:
+        return None
+    return (f"radius {st.get('radius')}, {st.get('estimator')}: neighbourhoods mean {st['region_vars_mean']:.1f} / "
+            f"max {st.get('region_vars_max')} variables, {st.get('capped_regions', 0)} capped, "
+            f"local sums {st.get('local_sums_exact', 0)} exact / {st.get('local_sums_sampled', 0)} sampled")
 
 
 def text_line(r: CountResult) -> str:
@@ -82,6 +95,9 @@ def text_line(r: CountResult) -> str:
     proj = f", projection {r.projection_ignored!r} ignored" if r.projection_ignored else ""
     if not r.exact and r.exact_vars:
         proj += f", {r.exact_vars}/{r.n_vars} variables exact"
+    loopy = _loopy_summary(r)
+    if loopy:
+        proj += f"; {loopy}"
     return (f"{r.file}: ln count {ln:.6f}  log10 {log10:.6f}  (≈ {approx}; {r.method}, {how}, "
             f"{r.seconds:.3f} s{proj})\n")
 

@@ -124,3 +124,10 @@ def test_console_script_is_fast_and_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
     res = subprocess.run([sys.executable, "-m", "bpcount", "--version"], capture_output=True, text=True)
     assert res.returncode == 0 and "bpcount" in res.stdout
+
+
+def test_loopy_reports_neighbourhood_statistics(runner, files):
+    res = runner.invoke(cli, ["--method", "loopy", "--radius", "1", "--exact-max-vars", "0", str(files / "chain.cnf")])
+    assert res.exit_code == 0, res.output
+    assert "neighbourhoods mean" in res.stdout and "sampled" in res.stdout
+    assert f"ln count {math.log(8):.6f}" in res.stdout  # a chain is a tree: exact at every radius

@@ -55,7 +55,6 @@ def test_clump_trees_exact_at_r2_not_at_r0():
         log_phi = rng.normal(size=(n, 2)) * 0.4
         parts.append(part(n, clauses, log_phi))
     g = build_batch(parts)
-    model = model_from_graph(g)
     offs = g.var_ptr
     for b in range(len(parts)):
         sub = build_batch([parts[b]])
@@ -136,12 +135,12 @@ def test_diamond_counterexample():
 
 
 def test_monte_carlo_regions_close_to_enumeration():
-    # capping regions at 4 variables forces sampled local sums; importance weights + ESS reported
+    # capping components at 3 variables forces sampled local sums; importance weights + ESS reported
     rng = np.random.default_rng(11)
     n, clauses = clump_tree(rng, 3)
     g = build_batch([part(n, clauses, rng.normal(size=(n, 2)) * 0.2)])
     exact = estimate_graph(g, radius=0, tol=1e-10, max_iters=2000)
-    mc = estimate_graph(g, radius=0, tol=1e-10, max_iters=2000, max_region_vars=4, mc_samples=20000, seed=1)
+    mc = estimate_graph(g, radius=0, tol=1e-10, max_iters=2000, max_region_vars=3, mc_samples=20000, seed=1)
     st = mc.stats[0]
     assert st["local_sums_sampled"] > 0 and st["min_ess"] is not None and st["min_ess"] > 100
     assert st["capped_regions"] > 0
@@ -164,3 +163,64 @@ def test_stats_are_json_serialisable():
     res = estimate_graph(g, radius=1)
     json.dumps(res.stats)
     assert res.stats[0]["region_vars_max"] >= 4 and res.iterations.dtype == torch.int64
+
+
+def test_batch_with_empty_and_tiny_formulas():
+    g = build_batch([part(3, [[1, 2], [-2, 3]]), part(0, []), part(2, [[1, -2]])])
+    res = estimate_graph(g, radius=1, tol=1e-12, max_iters=500)
+    np.testing.assert_allclose(res.log_z.numpy(), np.log([4.0, 1.0, 3.0]), atol=1e-10)
+    assert bool(res.converged.all()) and res.stats[1]["num_messages"] == 0
+
+
+def test_table_budget_lowers_enumeration_cap_then_errors():
+    from bpcount.loopy.engine import _entries
+
+    rng = np.random.default_rng(7)
+    n = 40
+    clauses = [[int(v + 1) * (1 if rng.random() < 0.5 else -1) for v in rng.choice(n, 3, replace=False)]
+               for _ in range(90)]
+    model = model_from_graph(build_batch([part(n, clauses)]))
+    full = KCNSolver(model, 1)
+    msub, nsub = full.msg_sub.sizes, full.node_sub.sizes
+    biggest = int(max(msub.max(), nsub.max()))
+    assert biggest > 11  # dense enough for the capped case below
+    assert full.enum_cap == min(20, biggest)
+    assert full.num_sampled_sums == int((msub > full.enum_cap).sum() + (nsub > full.enum_cap).sum())
+    with pytest.raises(LoopyCapError, match="do not fit in"):
+        KCNSolver(model, 1, max_table_entries=_entries(nsub, msub, 10) - 1)
+    capped = KCNSolver(model, 1, max_table_entries=_entries(nsub, msub, 11), max_sampled_regions=100_000,
+                       mc_samples=100)
+    assert capped.enum_cap == 11 and capped.num_sampled_sums > 0
+
+
+def test_high_degree_star_is_enumerated_per_component():
+    # a hub in 12 clauses has a 25-variable star (above the cap of 20), but once the hub is fixed
+    # its star splits into 12 two-variable components: nothing is sampled and r = 0 is still Bethe
+    rng = np.random.default_rng(3)
+    clauses = [[1 if rng.random() < 0.5 else -1, 2 * c + 2, -(2 * c + 3)] for c in range(12)]
+    clauses += [[2, 4, -6], [-3, 8, 10]]  # a few more links between the spokes (no shared pairs)
+    g = build_batch([part(25, clauses, rng.normal(size=(25, 2)) * 0.3)])
+    res = estimate_graph(g, radius=0, damping=0.0, max_iters=3000, tol=1e-14)
+    bp = run_bp(g, damping=0.0, max_iters=3000, tol=1e-14)
+    st = res.stats[0]
+    assert st["region_vars_max"] == 25 and st["local_sums_sampled"] == 0 and st["enumeration_cap"] <= 5
+    assert abs(float(res.log_z[0]) - float(bp.log_z[0])) < 1e-10
+
+
+def test_thermodynamic_integration_exact_on_clump_trees():
+    # TI is exact wherever KCN is exact at every β (here r = 2 on clump trees); the residual is the
+    # 48-node Gauss–Legendre quadrature error of a smooth integrand
+    rng = np.random.default_rng(21)
+    parts = []
+    for _ in range(3):
+        n, clauses = clump_tree(rng, 3)
+        parts.append(part(n, clauses, rng.normal(size=(n, 2)) * 0.4))
+    g = build_batch(parts)
+    res = estimate_graph(g, radius=2, estimator="ti", tol=1e-11, max_iters=2000)
+    refs = [brute_model(model_from_graph(build_batch([p])))[0] for p in parts]
+    assert res.stats[0]["estimator"] == "ti" and bool(res.converged.all())
+    np.testing.assert_allclose(res.log_z.numpy(), refs, atol=1e-6)
+    bad = estimate_graph(g, radius=0, estimator="ti", tol=1e-11, max_iters=2000)
+    assert np.abs(bad.log_z.numpy() - refs).max() > 1e-4
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        estimate_graph(g, estimator="bethe")

@@ -49,9 +49,13 @@ DEFAULT_METHOD = "bp"
 @click.option("--radius", type=click.IntRange(min=0), default=1, show_default=True,
               help="loopy: neighbourhood radius r (loops up to length r + 2).")
 @click.option("--max-region-vars", type=click.IntRange(min=1), default=20, show_default=True,
-              help="loopy: local sums over more variables are estimated by Monte Carlo.")
+              help="loopy: region pieces above this many variables are sampled (Monte Carlo) or their "
+                   "radius is lowered.")
 @click.option("--mc-samples", type=click.IntRange(min=10), default=10_000, show_default=True,
               help="loopy: samples per Monte Carlo local sum.")
+@click.option("--estimator", type=click.Choice(["cvm", "ti"]), default="cvm", show_default=True,
+              help="loopy: ln Z from the region (CVM) entropy, one solve; or thermodynamic integration "
+                   "(48 solves; more accurate on dense formulas).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch [default: torch's choice]. Use 1 on a busy machine.")
 @click.option("--task", type=click.Choice(["mc", "wmc", "pmc", "pwmc"]), default=None,

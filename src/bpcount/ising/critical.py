@@ -24,7 +24,12 @@ BETA_REL_TOL = 1e-9
 
 
 def jacobian(solver: KCNSolver, beta: float) -> sp.csr_matrix:
-    """𝓜(β), (M, M) sparse: row (i←j), column (j←k), entry ⟨s_j s_k⟩⁰ of the cavity region."""
+    """𝓜(β), (M, M) sparse: row (i←j), column (j←k), entry ⟨s_j s_k⟩⁰ of the cavity region.
+
+    Each cavity is evaluated per component sub-task: at zero field s_j is unbiased in every
+    component's own law (spin-flip symmetry), so ⟨s_j s_k⟩⁰ of the whole cavity equals that of
+    k's component.
+    """
     M = solver.num_messages
     rows, cols, vals = [], [], []
     for g, ids in zip(solver.msg_groups, solver.msg_group_ids, strict=True):
@@ -41,9 +46,9 @@ def jacobian(solver: KCNSolver, beta: float) -> sp.csr_matrix:
     if len(solver.msg_mc):
         samples, _ = solver._mc(beta)
         for t, X in zip(solver.msg_mc, samples, strict=True):
-            s = 2.0 * X - 1.0
-            rows.append(np.full(X.shape[1] - 1, t))
-            cols.append(solver.msgs.incoming[t])
+            s = 2.0 * X.astype(np.float64) - 1.0
+            rows.append(np.full(X.shape[1] - 1, solver.msg_sub.parent[t]))
+            cols.append(solver.msg_sub.incoming[t])
             vals.append((s[:, :1] * s[:, 1:]).mean(0))
     if not rows:
         return sp.csr_matrix((M, M))
@@ -66,7 +71,8 @@ def spectral_radius(mat: sp.spmatrix) -> float:
 
 
 def critical_temperature(solver: KCNSolver, beta_max: float = 50.0) -> float:
-    """T_c = 1/β_c with ρ(𝓜(β_c)) = 1 (bisection); inf if ρ < 1 for every β ≤ ``beta_max``."""
+    """T_c = 1/β_c with ρ(𝓜(β_c)) = 1 (bisection); 0.0 if ρ < 1 for every β ≤ ``beta_max`` (no
+    transition, e.g. when every loop lies inside a neighbourhood and the map is nilpotent)."""
     hi = 0.05
     while spectral_radius(jacobian(solver, hi)) < 1.0:
         hi *= 2.0

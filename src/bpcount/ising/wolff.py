@@ -1,8 +1,10 @@
 """Wolff single-cluster Monte Carlo for ferromagnetic zero-field Ising networks (the baseline).
 
 One Wolff step grows a cluster from a random seed, adding each neighbour with the same spin across
-edge (i, j) with probability 1 − exp(−2βJ_ij), and flips it. A *sweep* is a run of steps whose
-cluster sizes add up to at least n. Measurements (one per sweep, after ``burn_in`` sweeps):
+edge (i, j) with probability 1 − exp(−2βJ_ij), and flips it. A *sweep* is a fixed number of steps,
+n / (mean cluster size during burn-in), so that it flips about n spins. (Stopping a sweep when the
+flipped sizes reach n would measure at a state-dependent stopping time, which biases the averages.)
+Measurements (one per sweep, after ``burn_in`` sweeps):
 
 * ⟨|m|⟩ (the finite-size magnetisation; ⟨m⟩ = 0 by symmetry),
 * u = ⟨H⟩/n and c = β²(⟨H²⟩ − ⟨H⟩²)/n.
@@ -63,9 +65,9 @@ def wolff_curve(net: IsingNetwork, temperatures: np.ndarray, *, sweeps: int = 10
         adj = [[(j, -math.expm1(-2.0 * beta * J)) for j, J in row] for row in adj_j]
         t0 = time.perf_counter()
         e_samples, m_samples = [], []
+        steps, size_sum, size_count = 1, 0, 0
         for sweep in range(burn_in + sweeps):
-            flipped = 0
-            while flipped < n:
+            for _ in range(steps):
                 seed_node = rng.randrange(n)
                 s0 = spins[seed_node]
                 spins[seed_node] = -s0
@@ -78,7 +80,11 @@ def wolff_curve(net: IsingNetwork, temperatures: np.ndarray, *, sweeps: int = 10
                             spins[y] = -s0
                             stack.append(y)
                             size += 1
-                flipped += size
+                if sweep < burn_in:  # steps per sweep adapt during burn-in only, then stay fixed
+                    size_sum += size
+                    size_count += 1
+            if sweep < burn_in:
+                steps = max(1, round(n * size_count / size_sum))
             if sweep >= burn_in:
                 s = np.fromiter(spins, dtype=np.float64, count=n)
                 e_samples.append(float(net.energy(s)))

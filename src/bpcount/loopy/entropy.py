@@ -15,7 +15,8 @@ consistent with the neighbourhood beliefs, which only contain the factors of F_i
     ln Z ≈ Σ_R c_R ( H[b_R] + Σ_{a∈F_R} E_{b_R}[ln ψ_a] + Σ_{v∈V_R} E_{b_R}[ln φ_v] )
 
 with b_R the average, over the neighbourhoods i with F_R ⊆ F_i (singletons: v ∈ V_i), of the
-marginal of the neighbourhood belief b_i on V_R.
+marginal of the neighbourhood belief b_i on V_R; a region equal to some non-sampled F_i ("owner")
+uses that single belief instead, whose entropy is computed without tabulating V_i.
 
 Construction is a Python loop over regions (done once per model and radius).
 """
@@ -38,6 +39,8 @@ class RegionFamily:
     * ``region_factors``: tuple of R sorted int64 arrays, F_R (empty for singletons).
     * ``counting``: (R,) float64, c_R.
     * ``sources``: tuple of R int64 arrays, the neighbourhoods whose belief is averaged into b_R.
+    * ``owner``: (R,) int64, a non-sampled node i with F_i = F_R (its belief's entropy is then
+      computed by component decomposition), or −1.
     * ``num_outer``: number of outer (maximal) regions; ``num_regions_total``: before dropping c = 0.
     """
 
@@ -45,6 +48,7 @@ class RegionFamily:
     region_factors: tuple[np.ndarray, ...]
     counting: np.ndarray
     sources: tuple[np.ndarray, ...]
+    owner: np.ndarray
     num_outer: int
     num_regions_total: int
 
@@ -115,7 +119,11 @@ def build_regions(model: DiscreteModel, nb: Neighbourhoods, sampled: np.ndarray)
         for v in vs:
             node_by_var.setdefault(int(v), []).append(i)
 
-    out_vars, out_facs, out_c, out_src = [], [], [], []
+    owner_of: dict[frozenset[int], int] = {}
+    for i, f in enumerate(fsets):
+        if f and not sampled[i]:
+            owner_of.setdefault(f, i)
+    out_vars, out_facs, out_c, out_src, out_owner = [], [], [], [], []
     for r, f in enumerate(regions):
         if abs(counting[r]) < 0.5:  # counting numbers are integers
             continue
@@ -123,6 +131,7 @@ def build_regions(model: DiscreteModel, nb: Neighbourhoods, sampled: np.ndarray)
         out_facs.append(np.array(sorted(f), dtype=np.int64))
         out_c.append(counting[r])
         out_src.append(np.array(sorted(set.intersection(*(node_by_factor[a] for a in f))), dtype=np.int64))
+        out_owner.append(owner_of.get(f, -1))
     for v in range(model.num_vars):
         if abs(single_c[v]) < 0.5:
             continue
@@ -130,5 +139,7 @@ def build_regions(model: DiscreteModel, nb: Neighbourhoods, sampled: np.ndarray)
         out_facs.append(np.zeros(0, dtype=np.int64))
         out_c.append(single_c[v])
         out_src.append(np.array(sorted(node_by_var[v]), dtype=np.int64))
+        out_owner.append(-1)
     return RegionFamily(tuple(out_vars), tuple(out_facs), np.array(out_c, dtype=np.float64),
-                        tuple(out_src), len(outer), len(regions) + model.num_vars)
+                        tuple(out_src), np.array(out_owner, dtype=np.int64), len(outer),
+                        len(regions) + model.num_vars)

@@ -67,7 +67,8 @@ def static_tables(model: DiscreteModel, var_lists: list[np.ndarray], factor_list
                   s: int, unary: str) -> np.ndarray:
     """Static log tables (T, 2^s) for tasks of size s (vectorised over (task, factor) pairs).
 
-    ``unary``: "first" adds ln φ of position 0 only, "all" adds ln φ of every position.
+    ``unary``: "first" adds ln φ of position 0 only, "all" adds ln φ of every position, "none" adds
+    no unary term.
     """
     T = len(var_lists)
     bits = assignment_bits(s)

@@ -1,6 +1,6 @@
 """Monte Carlo local sums for regions above the enumeration cap (kcn.md §7).
 
-The region's *own* law p₀(x) ∝ exp(W(x)) (its factors, plus the centre's unary weight) is sampled
+The region's *own* law p₀(x) ∝ exp(W(x)) (its factors; optionally the centre's unary weight) is sampled
 once per inverse temperature with a heat-bath (Gibbs) sampler run as many independent chains; the
 samples are cached and reused by every iteration, so the fixed-point iteration stays deterministic.
 Incoming messages then reweight the samples (importance sampling):
@@ -33,7 +33,7 @@ PENALTY_GROWTH = 1.05
 
 def sample_region(model: DiscreteModel, region_vars: np.ndarray, factors: np.ndarray, num_samples: int,
                   rng: np.random.Generator, unary_first: bool = True) -> np.ndarray:
-    """Samples of the region's own law, shape (S, s) int64 with S ≤ num_samples (invalid dropped).
+    """Samples of the region's own law, shape (S, s) int8 with S ≤ num_samples (invalid dropped).
 
     ``model`` must already be at the wanted temperature (:meth:`DiscreteModel.scaled`).
     """
@@ -80,7 +80,7 @@ def sample_region(model: DiscreteModel, region_vars: np.ndarray, factors: np.nda
     for pos, tab in facs:
         idx = (samples[:, pos] << np.arange(len(pos))).sum(1)
         valid &= np.isfinite(tab[idx])
-    return samples[valid]
+    return samples[valid].astype(np.int8)
 
 
 def effective_sample_size(log_w: np.ndarray) -> float:

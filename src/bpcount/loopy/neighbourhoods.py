@@ -16,8 +16,9 @@ first other B-node and only extends while ``length + 1 + d(w, B_i \\ {u}) ≤ r`
 loop over variables (construction only; the iteration itself is batched).
 
 Capping (kcn.md §11, preference 1): a variable whose V_i would exceed ``max_region_vars`` gets the
-largest radius r' < r that fits; if even its star (r' = 0) is too large, its local sums are
-sampled (:mod:`bpcount.loopy.montecarlo`).
+largest radius r' < r that fits (a star, r' = 0, is never reduced). Local sums are enumerated per
+connected component once the centre is fixed, so a large star costs little; components above the
+enumeration cap are sampled (:mod:`bpcount.loopy.montecarlo`).
 """
 
 from __future__ import annotations
