@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from bpcount.bp import bethe_log_z, bethe_terms, bp_step, clause_to_var, log1mexp, run_bp, var_to_clause
+from bpcount.bp import (
+    bethe_log_z,
+    bethe_terms,
+    bp_step,
+    clause_to_var,
+    log1mexp,
+    run_bp,
+    var_to_clause,
+)
 from bpcount.cnf import Formula
 from bpcount.graph import build_batch
 from bpcount.simplify import simplify

@@ -131,3 +131,8 @@ def test_loopy_reports_neighbourhood_statistics(runner, files):
     assert res.exit_code == 0, res.output
     assert "neighbourhoods mean" in res.stdout and "sampled" in res.stdout
     assert f"ln count {math.log(8):.6f}" in res.stdout  # a chain is a tree: exact at every radius
+
+
+def test_default_method_is_the_shipped_bpnn(runner):
+    res = runner.invoke(cli, ["--format", "jsonl", str(EXAMPLE)])
+    assert res.exit_code == 0 and json.loads(res.stdout)["method"] == "bpnn"

@@ -37,7 +37,7 @@ def estimate_graph(model: BPNN, graph: FactorGraphBatch, *, check_every: int = 1
     ``check_every`` layers, the only host synchronisation), then read out the last K messages.
     """
     cfg = model.config
-    graph = graph.to(dtype=next(model.parameters()).dtype) if graph.dtype != next(model.parameters()).dtype else graph
+    graph = model.message_graph(graph)
     B = graph.num_graphs
     with torch.no_grad():
         if not cfg.tied:

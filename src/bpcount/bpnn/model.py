@@ -15,11 +15,12 @@ message functions of :mod:`bpcount.bp` (one implementation per concept):
 
 * **BPNN-B** (:class:`Readout`): a learned Bethe free energy over the trajectory λ^1..λ^K,
 
-      ln Ẑ = ln_offset + w_B·(Bethe(λ^K) − ln_offset) + Σ_a g_a + Σ_i g_i,
+      ln Ẑ = ln_offset + max(0, 1 + 10(θ + φ·s))·(Bethe(λ^K) − ln_offset) + Σ_a g_a + Σ_i g_i,
 
   where g_a pools per-edge embeddings of each clause (mean and max, DeepSets) together with clause
   terms, and g_i maps per-variable terms; both are "linear + MLP" with zero-initialised outputs and
-  w_B starts at 1, so an untrained model returns exactly BP's Bethe ln Z of the last layer. All
+  θ, φ start at 0 (s ∈ {0, 1} flags a Bethe value that is certainly an artefact, see
+  :func:`bethe_suspect`), so an untrained model returns exactly BP's Bethe ln Z of the last layer. All
   edge features live in the literal's falsifying frame and pooling is symmetric, so the output is
   invariant, by construction, to literal order, clause order, variable renaming and polarity flips
   (no k! averaging, no clause-width limit). MLP inputs are bounded (probabilities, entropies in
@@ -51,9 +52,19 @@ EDGE_FEATURES = 4
 CLAUSE_FEATURES = 2
 #: Number of per-layer variable features given to the variable MLP.
 VAR_FEATURES = 2
-#: Number of per-layer raw Bethe terms on the linear paths (clause: H(b_a), clipped H(b_a);
-#: variable: (1 − d_i)·H(b_i), E_b[ln φ_i]).
+#: Number of per-layer Bethe terms on the linear paths (clause: H(b_a) clipped to [0, k_a ln 2],
+#: ln Z_a clamped at :data:`LOG_ZA_CLAMP`; variable: (1 − d_i)·H(b_i), E_b[ln φ_i]).
 LINEAR_TERMS = 2
+#: ln Z_a of a clause BP believes nearly falsified can reach ln(1e−30) ≈ −69 (bp.LOG_CLAUSE_MARGIN);
+#: on the readout's linear path it is clamped here so that such artefacts stay bounded.
+LOG_ZA_CLAMP = -20.0
+#: The Bethe base enters as max(0, 1 + BETHE_GATE_SCALE·θ)·(Bethe − offset) with θ initialised to
+#: 0. Adam moves θ by about the learning rate per step, so the scale lets training turn the often
+#: useless non-converged Bethe value down within a few hundred steps; the clamp lets it switch the
+#: base off *exactly* (a non-converged Bethe value of −3,000 nats times a jittering gate would
+#: otherwise swing large formulas by hundreds of nats per step). The readout's linear path keeps
+#: clipped Bethe terms, so a cleaned Bethe value remains expressible.
+BETHE_GATE_SCALE = 10.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,9 @@ class BPNNConfig:
     edge_hidden: int = 32  # width of the per-edge embedding φ
     clause_hidden: int = 32  # width of the clause MLP ρ
     var_hidden: int = 32  # width of the variable MLP
+    message_dtype: str | None = None  # "float32" | "float64": BPNN-D message precision whatever the
+    # graph's (a model trained with float32 messages should run with them: non-converged trajectories
+    # with saturated messages differ between precisions); None: the graph's dtype
     max_iters: int = 200  # tied mode at inference: iterate until max |Δλ| < tol or this many layers
     tol: float = 1e-6  # convergence tolerance on max |Δλ| (also the `converged` flag of untied runs)
 
@@ -121,9 +135,14 @@ class DampingOperator(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, 1))
         _zero_last(self.mlp)
 
-    def forward(self, d: torch.Tensor) -> torch.Tensor:
+    def forward(self, d_in: torch.Tensor) -> torch.Tensor:
+        d = d_in.to(self.scale.dtype)
         zero = self.mlp(d.new_zeros(1, 1)).squeeze()
-        return self.scale * d + self.mlp(d.unsqueeze(-1)).squeeze(-1) - zero
+        h = (self.scale * d + self.mlp(d.unsqueeze(-1)).squeeze(-1) - zero).to(d_in.dtype)
+        d = d_in
+        # m(d) − m(0) at d = 0 can differ from 0 by an ulp (different matmul kernels for the
+        # batch and the single row); pin it so that H(0) = 0 holds exactly, not approximately
+        return torch.where(d == 0, torch.zeros_like(h), h)
 
 
 def layer_features(graph: FactorGraphBatch, lam: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -131,8 +150,9 @@ def layer_features(graph: FactorGraphBatch, lam: torch.Tensor) -> dict[str, torc
 
     * ``edge`` (E, 4): exp ℓ_e = n_{i→a}(f_e), exp λ_e, H(n_{i→a})/ln 2, exp c_e (others all false);
     * ``clause`` (C, 2): p*_a = exp S_a, clipped H(b_a)/(k_a ln 2);
-    * ``var`` (V, 2): H(b_i)/ln 2, |tanh(L_i/2)| (polarity-free belief bias);
-    * ``clause_lin`` (C, 2): H(b_a), H(b_a) clipped to [0, k_a ln 2];
+    * ``var`` (V, 2): H(b_i)/ln 2, |tanh(L_i/2)| (polarity-free belief bias; the readout adds
+      ln(1 + d_i) and the occurrence imbalance |#neg − #pos|/d_i);
+    * ``clause_lin`` (C, 2): H(b_a) clipped to [0, k_a ln 2], ln Z_a clamped at LOG_ZA_CLAMP;
     * ``var_lin`` (V, 2): (1 − d_i) H(b_i), E_{b_i}[ln φ_i];
     * ``bethe`` (B,): the Bethe ln Z (:func:`bpcount.bp.bethe_log_z`, same terms).
 
@@ -156,13 +176,31 @@ def layer_features(graph: FactorGraphBatch, lam: torch.Tensor) -> dict[str, torc
     h_clip = torch.minimum(h_raw.clamp(min=0.0), size * LN2)
     clause_feat = torch.stack([t.clause_log_pstar.exp(), h_clip / (size * LN2)], dim=-1)
     var_feat = torch.stack([t.var_entropy / LN2, torch.tanh(0.5 * t.var_logit).abs()], dim=-1)
-    clause_lin = torch.stack([h_raw, h_clip], dim=-1)
+    clause_lin = torch.stack([h_clip, t.clause_log_z.detach().clamp(min=LOG_ZA_CLAMP)], dim=-1)
     var_lin = torch.stack([(1.0 - degree) * t.var_entropy, t.var_energy], dim=-1).detach()
     bethe = g.ln_offset.clone()
     bethe.index_add_(0, g.graph_of_clause, h_raw)
     bethe.index_add_(0, g.graph_of_var, var_lin.sum(-1))
     return {"edge": edge, "clause": clause_feat, "var": var_feat, "clause_lin": clause_lin,
             "var_lin": var_lin, "bethe": bethe}
+
+
+def bethe_suspect(graph: FactorGraphBatch, last: dict[str, torch.Tensor]) -> torch.Tensor:
+    """(B,) float64 in {0, 1}: 1 where the last layer's Bethe value is certainly an artefact.
+
+    That is, some clause has ln Z_a ≤ LOG_ZA_CLAMP (BP believes it nearly falsified, and the value
+    is driven by bp.LOG_CLAUSE_MARGIN), or the Bethe ln-count per residual variable leaves
+    [0, ln 2] by more than 0.05 nats (impossible for an unweighted count). The readout gates the
+    Bethe base separately on these formulas, so it can drop it there and keep it elsewhere.
+    """
+    g = graph
+    B = g.num_graphs
+    bad_clause = (last["clause_lin"][:, 1] <= LOG_ZA_CLAMP).to(torch.float64)
+    any_bad = bad_clause.new_zeros(B).scatter_reduce(0, g.graph_of_clause, bad_clause, reduce="amax")
+    nvars = segment_sum(torch.ones_like(g.graph_of_var, dtype=torch.float64), g.graph_of_var, B).clamp(min=1.0)
+    density = (last["bethe"] - g.ln_offset) / nvars
+    off = ((density < -0.05) | (density > LN2 + 0.05)).to(torch.float64)
+    return torch.maximum(any_bad, off).detach()
 
 
 class Readout(nn.Module):
@@ -173,10 +211,11 @@ class Readout(nn.Module):
         K = cfg.num_layers
         self.phi = _mlp(EDGE_FEATURES * K, cfg.edge_hidden, cfg.edge_hidden)
         self.rho = _mlp(2 * cfg.edge_hidden + CLAUSE_FEATURES * K + 1, cfg.clause_hidden, 1)
-        self.var_mlp = _mlp(VAR_FEATURES * K + 1, cfg.var_hidden, 1)
+        self.var_mlp = _mlp(VAR_FEATURES * K + 2, cfg.var_hidden, 1)
         self.clause_lin = nn.Linear(LINEAR_TERMS * K, 1, bias=False)
         self.var_lin = nn.Linear(LINEAR_TERMS * K, 1, bias=False)
-        self.bethe_weight = nn.Parameter(torch.ones(()))
+        self.bethe_gate = nn.Parameter(torch.zeros(()))
+        self.bethe_suspect_gate = nn.Parameter(torch.zeros(()))
         for lin in (self.clause_lin, self.var_lin):
             nn.init.zeros_(lin.weight)
         _zero_last(self.rho)
@@ -195,8 +234,12 @@ class Readout(nn.Module):
         mx = torch.where(torch.isfinite(mx), mx, torch.zeros_like(mx))
         log_k = torch.log(g.clause_size.to(dt)).unsqueeze(-1)
         clause_in = torch.cat([mean, mx] + [f["clause"].to(dt) for f in feats] + [log_k], dim=-1)
-        log_d = torch.log1p(g.var_degree.to(dt)).unsqueeze(-1)
-        var_in = torch.cat([f["var"].to(dt) for f in feats] + [log_d], dim=-1)
+        degree = g.var_degree.to(dt)
+        log_d = torch.log1p(degree).unsqueeze(-1)
+        # |#negative − #positive| / d_i: occurrence imbalance, unchanged by a polarity flip
+        imbalance = (segment_sum(g.sign_of_edge.to(dt), g.var_of_edge, g.num_vars).abs()
+                     / degree.clamp(min=1.0)).unsqueeze(-1)
+        var_in = torch.cat([f["var"].to(dt) for f in feats] + [log_d, imbalance], dim=-1)
 
         clause_lin = torch.cat([f["clause_lin"] for f in feats], dim=-1)  # (C, 2K) float64
         var_lin = torch.cat([f["var_lin"] for f in feats], dim=-1)  # (V, 2K) float64
@@ -206,7 +249,11 @@ class Readout(nn.Module):
         g_var = self.var_mlp(var_in).squeeze(-1).to(torch.float64) + var_lin @ w_v  # (V,)
 
         base = feats[-1]["bethe"]
-        out = g.ln_offset + self.bethe_weight.to(torch.float64) * (base - g.ln_offset)
+        suspect = bethe_suspect(g, feats[-1])
+        theta = self.bethe_gate.to(torch.float64)
+        phi = self.bethe_suspect_gate.to(torch.float64)
+        gate = (1.0 + BETHE_GATE_SCALE * (theta + phi * suspect)).clamp(min=0.0)
+        out = g.ln_offset + gate * (base - g.ln_offset)
         out = out.index_add(0, g.graph_of_clause, g_clause)
         return out.index_add(0, g.graph_of_var, g_var)
 
@@ -224,6 +271,14 @@ class BPNN(nn.Module):
         n_ops = 1 if config.tied else config.num_layers
         self.ops = nn.ModuleList(DampingOperator(config.h_hidden) for _ in range(n_ops))
         self.readout = Readout(config)
+
+    def message_graph(self, graph: FactorGraphBatch) -> FactorGraphBatch:
+        """``graph`` in the configured message precision (itself when none is configured)."""
+        name = self.config.message_dtype
+        if name is None:
+            return graph
+        dtype = {"float32": torch.float32, "float64": torch.float64}[name]
+        return graph if graph.dtype == dtype else graph.to(dtype=dtype)
 
     def layer(self, graph: FactorGraphBatch, lam: torch.Tensor, k: int) -> torch.Tensor:
         """One BPNN-D layer: λ (E,) → λ' (E,), with operator k (any k in tied mode)."""
@@ -263,6 +318,7 @@ class BPNN(nn.Module):
 
     def forward(self, graph: FactorGraphBatch) -> BPNNOutput:
         """Estimate ln Z for every formula of ``graph`` (K unrolled layers, no host sync)."""
+        graph = self.message_graph(graph)
         return self.read(graph, self.propagate(graph))
 
 

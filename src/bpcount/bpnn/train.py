@@ -35,7 +35,10 @@ from bpcount.graph import build_batch
 from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, Residual
 
 SPLITS = ("auto", "column", "random", "easy-hard")
-LOSSES = ("mse", "mse-per-var")
+LOSSES = ("mse", "mse-per-var", "huber")
+#: Huber loss: quadratic for |Δ ln Z| below this many nats, linear above, so a few formulas with
+#: errors of hundreds of nats (large ISCAS/sketch instances) do not drown the gradient of the rest.
+HUBER_DELTA = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,13 @@ class TrainConfig:
     lr_step: int = 30  # step schedule: epochs per halving
     weight_decay: float = 0.0
     grad_clip: float = 10.0  # max gradient norm (0 disables)
-    loss: str = "mse"  # mse on ln Z | mse-per-var: ((ln Ẑ − ln Z) / n_vars)²
+    loss: str = "mse"  # mse on ln Z | mse-per-var: ((ln Ẑ − ln Z) / n_vars)² | huber (δ = 1 nat)
     split: str = "auto"  # auto | column | random | easy-hard
     val_fraction: float = 0.2  # random / easy-hard splits, per family
     families: tuple[str, ...] = ()  # restrict to these families (empty: all)
     max_edges: int | None = None  # skip formulas whose residual has more edges
     patience: int = 20  # early stopping: epochs without a better validation RMSE
+    max_minutes: float | None = None  # stop after the epoch that crosses this wall-time budget
     seed: int = 0
     dtype: str = "float64"
     device: str = "cpu"
@@ -234,6 +238,8 @@ def make_batches(examples: list[Example], batch_size: int, max_edges: int,
 def _loss(pred: torch.Tensor, batch: list[Example], kind: str) -> torch.Tensor:
     target = pred.new_tensor([e.ln_count for e in batch])
     err = pred - target
+    if kind == "huber":
+        return torch.nn.functional.huber_loss(pred, target, delta=HUBER_DELTA)
     if kind == "mse-per-var":
         err = err / pred.new_tensor([max(e.n_vars, 1) for e in batch])
     elif kind != "mse":
@@ -292,7 +298,9 @@ def train(config: TrainConfig) -> TrainResult:
     elif cfg.init:
         model = model_from_checkpoint(load_checkpoint(cfg.init))
     else:
-        model = BPNN(cfg.model)
+        # a model trained with float32 messages keeps them at inference (BPNNConfig.message_dtype)
+        pinned = "float32" if cfg.dtype == "float32" else cfg.model.message_dtype
+        model = BPNN(dataclasses.replace(cfg.model, message_dtype=pinned))
     model = model.to(device=cfg.device, dtype=dtype)
 
     examples, skipped, has_split = load_examples(cfg)
@@ -377,6 +385,9 @@ def train(config: TrainConfig) -> TrainResult:
         fam_txt = " ".join(f"{f}={v:.3f}" for f, v in val_fam.items())
         _log(f"epoch {epoch}: train rmse {train_rmse:.4f}, val rmse {val_rmse:.4f}{' *' if improved else ''} "
              f"[{fam_txt}] ({secs:.1f}s)", cfg.progress)
+        if cfg.max_minutes is not None and time.perf_counter() - t_start > 60.0 * cfg.max_minutes:
+            _log(f"time budget of {cfg.max_minutes} min reached after epoch {epoch}", cfg.progress)
+            break
         if cfg.patience and epochs_since_best >= cfg.patience:
             _log(f"early stop: no val improvement for {cfg.patience} epochs (best {best_val:.4f} at {best_epoch})",
                  cfg.progress)

@@ -9,7 +9,7 @@ import click
 
 from bpcount.cli.common import verbosity_options
 
-DEFAULT_METHOD = "bp"
+DEFAULT_METHOD = "bpnn"
 
 
 @click.command("count", context_settings={"help_option_names": ["-h", "--help"]})

@@ -26,14 +26,16 @@ from bpcount.cli.common import verbosity_options
               help="Formulas per optimiser step.")
 @click.option("--lr", type=click.FloatRange(min=0.0, min_open=True), default=3e-3, show_default=True)
 @click.option("--lr-schedule", type=click.Choice(["cosine", "step", "constant"]), default="cosine", show_default=True)
-@click.option("--loss", type=click.Choice(["mse", "mse-per-var"]), default="mse", show_default=True,
-              help="MSE on ln Z, or on ln Z divided by the number of variables.")
+@click.option("--loss", type=click.Choice(["mse", "mse-per-var", "huber"]), default="mse", show_default=True,
+              help="MSE on ln Z, MSE on ln Z divided by the number of variables, or Huber (δ = 1 nat).")
 @click.option("--split", type=click.Choice(["auto", "column", "random", "easy-hard"]), default="auto",
               show_default=True, help="auto: the CSV's split column if present, else random (per family).")
 @click.option("--val-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2, show_default=True)
 @click.option("--family", "families", multiple=True, help="Train only on these families (repeatable).")
 @click.option("--patience", type=click.IntRange(min=0), default=20, show_default=True,
               help="Early stopping after this many epochs without a better validation RMSE (0: never).")
+@click.option("--max-minutes", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Wall-time budget: stop after the epoch that crosses it.")
 @click.option("--layers", type=click.IntRange(min=1), default=5, show_default=True, help="BPNN-D layers K.")
 @click.option("--tied", is_flag=True, help="One shared damping operator (iterated to convergence at inference).")
 @click.option("--damping", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.5, show_default=True)
@@ -41,6 +43,8 @@ from bpcount.cli.common import verbosity_options
               help="Plain BP iterations before the learned layers.")
 @click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="Readout MLP width.")
 @click.option("--max-edges", type=click.IntRange(min=1), default=None, help="Skip formulas larger than this.")
+@click.option("--exact-max-vars", type=click.IntRange(0, 24), default=20, show_default=True,
+              help="Components this small are counted exactly by the simplifier (not trained on).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
@@ -48,7 +52,7 @@ from bpcount.cli.common import verbosity_options
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
 @verbosity_options
 def train_command(data_dirs, labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
-                  families, patience, layers, tied, damping, warmup_iters, hidden, max_edges, seed, dtype, device,
+                  families, patience, max_minutes, layers, tied, damping, warmup_iters, hidden, max_edges, exact_max_vars, seed, dtype, device,
                   resume, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
@@ -59,7 +63,7 @@ def train_command(data_dirs, labels, out_dir, epochs, batch_size, lr, lr_schedul
     config = TrainConfig(labels=labels, data_dirs=tuple(data_dirs), out_dir=out_dir, model=model, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
                          val_fraction=val_fraction, families=tuple(families), patience=patience,
-                         max_edges=max_edges, seed=seed, dtype=dtype, device=device, resume=resume,
+                         max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars, seed=seed, dtype=dtype, device=device, resume=resume,
                          progress=not quiet)
     try:
         result = train(config)

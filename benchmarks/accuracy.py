@@ -1,0 +1,174 @@
+"""Accuracy of plain BP vs BPNN on the labelled benchmark formulas (ln of the model count).
+
+Runs the library exactly as users do, ``bpcount.estimate.count(paths, options=CountOptions(...))``,
+once per method, on the ``val`` split of /work/shared/bench/labels.csv (per family) and, separately,
+on the ``test`` split (MC2022 track 1, cross-domain; never trained or tuned on). Test formulas are
+counted one at a time with a per-formula engine time limit (``--limit``, CountOptions.timeout);
+those that time out or fail are counted as such, not dropped silently.
+
+Per family: number of formulas, how many the simplifier solved exactly (same answer for every
+method), RMSE of ln Z, median |Δ ln Z|, and the share within |Δ ln Z| ≤ 0.18 (≈ the MCC 20%
+tolerance: ln 1.2 = 0.182), for each method. Proven-UNSAT formulas (label −inf) are reported as a
+count of how many each method also reports as UNSAT.
+
+    python benchmarks/accuracy.py --out benchmarks/results/accuracy.md [--checkpoint FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import platform
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from bpcount import __version__
+from bpcount.estimate import CountOptions, count
+
+BENCH = Path("/work/shared/bench")
+WITHIN = 0.18  # |Δ ln Z| tolerance: ln(1.2) ≈ 0.182, the MCC acceptance band for approximate counts
+
+
+def load_rows(labels: Path, split: str, families: list[str] | None) -> list[dict]:
+    with open(labels, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == split]
+    if families:
+        rows = [r for r in rows if r["family"] in families]
+    return rows
+
+
+def run_method(rows: list[dict], root: Path, method: str, checkpoint: str | None, one_by_one: bool,
+               limit: float | None, dtype: str | None = None) -> tuple[list, float]:
+    """CountResults in row order, and total wall seconds."""
+    opts = CountOptions(method=method, checkpoint=checkpoint, timeout=limit, sat_check=True,
+                        batch_size=1 if one_by_one else 64, dtype=dtype)
+    paths = [str(root / r["file"]) for r in rows]
+    t0 = time.perf_counter()
+    if one_by_one:
+        results = []
+        for i, p in enumerate(paths):
+            results += count([p], options=opts)
+            print(f"  {method} {i + 1}/{len(paths)} {Path(p).name}: {results[-1].status} "
+                  f"{results[-1].ln_count} ({results[-1].seconds:.1f}s)", file=sys.stderr, flush=True)
+    else:
+        results = count(paths, options=opts, progress=True)
+    return results, time.perf_counter() - t0
+
+
+def summarise(rows: list[dict], results: dict[str, list]) -> list[dict]:
+    """One dict per family (plus 'all') with per-method error statistics."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        groups[r["family"]].append(i)
+    groups["all"] = list(range(len(rows)))
+    out = []
+    for fam in sorted(groups, key=lambda f: (f == "all", f)):
+        idx = groups[fam]
+        labels = np.array([float(rows[i]["ln_count"]) for i in idx])
+        sat = np.isfinite(labels)
+        rec = {"family": fam, "n": int(sat.sum()), "unsat": int((~sat).sum())}
+        first = next(iter(results.values()))
+        rec["exact"] = int(sum(1 for j, i in enumerate(idx) if sat[j] and first[i].exact))
+        for m, res in results.items():
+            errs, failed, unsat_ok = [], 0, 0
+            for j, i in enumerate(idx):
+                r = res[i]
+                if not sat[j]:
+                    unsat_ok += int(r.ln_count is not None and r.ln_count == -math.inf)
+                    continue
+                if r.ln_count is None or not math.isfinite(r.ln_count):
+                    failed += 1
+                    continue
+                errs.append(r.ln_count - labels[j])
+            e = np.abs(np.array(errs))
+            rec[m] = {
+                "rmse": float(np.sqrt(np.mean(e ** 2))) if len(e) else math.nan,
+                "median": float(np.median(e)) if len(e) else math.nan,
+                "within": float(np.mean(e <= WITHIN)) if len(e) else math.nan,
+                "failed": failed, "unsat_ok": unsat_ok,
+                "seconds": float(sum(res[i].seconds for i in idx)),
+            }
+        out.append(rec)
+    return out
+
+
+def table(summary: list[dict], methods: list[str]) -> list[str]:
+    head = "| family | n | exact | " + " | ".join(
+        f"{m} RMSE | {m} median abs | {m} ≤{WITHIN} | {m} failed" for m in methods) + " |"
+    lines = [head, "|" + "---|" * (3 + 4 * len(methods))]
+    for rec in summary:
+        if rec["n"] == 0:
+            continue
+        cells = [rec["family"] if rec["family"] != "all" else "**all**", str(rec["n"]), str(rec["exact"])]
+        for m in methods:
+            s = rec[m]
+            cells += [f"{s['rmse']:.3f}", f"{s['median']:.3f}", f"{100 * s['within']:.0f}%", str(s["failed"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    unsat = [(r["family"], r["unsat"], {m: r[m]["unsat_ok"] for m in methods}) for r in summary
+             if r["unsat"] and r["family"] != "all"]
+    for fam, n, ok in unsat:
+        lines.append("")
+        lines.append(f"UNSAT formulas in {fam}: {n} (reported UNSAT: "
+                     + ", ".join(f"{m} {ok[m]}" for m in methods) + "); excluded from the error columns.")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="benchmarks/results/accuracy.md")
+    ap.add_argument("--labels", default=str(BENCH / "labels.csv"))
+    ap.add_argument("--checkpoint", default=None, help="BPNN checkpoint (default: the shipped model)")
+    ap.add_argument("--limit", type=float, default=60.0, help="engine seconds per test formula")
+    ap.add_argument("--splits", default="val,test")
+    ap.add_argument("--dtype", choices=["float64", "float32"], default=None,
+                    help="message precision for both methods (default: the library's, float64 on CPU)")
+    ap.add_argument("--families", default=None, help="comma-separated family filter")
+    args = ap.parse_args(argv)
+    labels = Path(args.labels)
+    methods = ["bp", "bpnn"]
+    fams = args.families.split(",") if args.families else None
+    lines = [
+        "# Accuracy: plain BP vs BPNN (ln model count)",
+        "",
+        f"bpcount {__version__}; Python {platform.python_version()}; {platform.machine()}; "
+        f"checkpoint: {args.checkpoint or 'shipped default (pretrained/default.pt)'}; "
+        f"dtype: {args.dtype or 'library default (float64 on CPU)'}.",
+        f"Command: `python benchmarks/accuracy.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        "",
+        "Library defaults (`CountOptions`): BP damping 0.5, ≤ 500 iterations, float64 on CPU; BPNN = its "
+        "checkpoint's layers. Errors are ln Ẑ − ln Z. `exact`: formulas the simplifier counts exactly "
+        "(identical for both methods). `failed`: no estimate (timeout or error).",
+    ]
+    for split in args.splits.split(","):
+        rows = load_rows(labels, split, fams)
+        if not rows:
+            continue
+        one_by_one = split == "test"
+        results, secs = {}, {}
+        for m in methods:
+            print(f"[{split}] {m}: {len(rows)} formulas", file=sys.stderr, flush=True)
+            results[m], secs[m] = run_method(rows, labels.parent, m, args.checkpoint, one_by_one,
+                                             args.limit if one_by_one else None, args.dtype)
+        summary = summarise(rows, results)
+        title = {"val": "Validation split (BIRD families and SATLIB; model selection only)",
+                 "test": "Test split: MC2022 track 1 (cross-domain, never trained or tuned on)"}.get(split, split)
+        lines += ["", f"## {title}", ""]
+        if one_by_one:
+            lines.append(f"Counted one formula at a time, engine limit {args.limit:g} s per formula.")
+            lines.append("")
+        lines += table(summary, methods)
+        lines += ["", "Wall time: " + ", ".join(f"{m} {secs[m]:.1f} s" for m in methods) + "."]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

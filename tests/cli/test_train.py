@@ -1,0 +1,72 @@
+"""``bpcount train``: a tiny end-to-end run through click's CliRunner (a few seconds)."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import numpy as np
+import torch
+from click.testing import CliRunner
+
+from bpcount.bpnn.checkpoint import load_checkpoint, load_model
+from bpcount.cli import cli
+from bpcount.cnf import Formula
+from tests.conftest import brute_log_count
+
+
+def _write_dataset(folder, count=10, seed=0):
+    """Small random 3-CNFs (12 variables, labelled by brute force) and a labels CSV with splits."""
+    rng = np.random.default_rng(seed)
+    (folder / "cnf").mkdir()
+    rows = []
+    for i in range(count):
+        n, m = 12, 30
+        clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(n, 3, replace=False) + 1] for _ in range(m)]
+        f = Formula.from_clauses(clauses, n)
+        name = f"f{i}.cnf"
+        (folder / "cnf" / name).write_text(f.to_dimacs())
+        rows.append({"file": name, "family": "rand", "ln_count": brute_log_count(f),
+                     "exact_seconds": i * 0.1})
+    rows.append({"file": "missing.cnf", "family": "rand", "ln_count": "", "exact_seconds": ""})
+    with open(folder / "labels.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return folder / "labels.csv"
+
+
+def test_train_smoke(tmp_path):
+    labels = _write_dataset(tmp_path)
+    out = tmp_path / "run"
+    args = ["train", str(tmp_path / "cnf"), "--labels", str(labels), "--out", str(out), "--epochs", "3",
+            "--batch-size", "4", "--layers", "2", "--hidden", "8", "--split", "easy-hard",
+            "--val-fraction", "0.3", "--exact-max-vars", "0", "--seed", "1", "-q"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(rf"best\t{re.escape(str(out / 'best.pt'))}\tval_rmse=\S+\tepoch=\d", lines[0])
+    assert lines[1:] == [f"last\t{out / 'last.pt'}", f"results\t{out / 'results.csv'}"]
+    assert "c skipped: 1 unlabelled" in result.stderr
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"] and "val_rmse_rand" in rows[0]
+    ckpt = load_checkpoint(out / "last.pt")
+    assert ckpt["epoch"] == 3 and ckpt["optimizer"] and ckpt["train_config"]["num_train"] == 7
+    assert ckpt["train_config"]["num_val"] == 3 and ckpt["model_config"]["num_layers"] == 2
+    assert torch.isfinite(torch.tensor(ckpt["best_val"]))
+    load_model(out / "best.pt")
+
+    # --resume continues from the saved epoch
+    resumed = CliRunner().invoke(cli, [*args[:args.index("--epochs")], "--epochs", "4", "--labels", str(labels),
+                                       "--resume", str(out / "last.pt"), "--exact-max-vars", "0", "-q"])
+    assert resumed.exit_code == 0, resumed.output
+    assert load_checkpoint(out / "last.pt")["epoch"] == 4
+    assert [r["epoch"] for r in csv.DictReader(open(out / "results.csv"))] == ["1", "2", "3", "4"]
+
+
+def test_train_bad_csv(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,count\na,1\n")
+    result = CliRunner().invoke(cli, ["train", "--labels", str(bad), "--out", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 3
+    assert f"{bad}: labels CSV needs at least the columns file, ln_count" in result.stderr
