@@ -31,7 +31,7 @@ MAX_BATCH_EDGES = 4_000_000
 #: On CPU, batches below this many edges run on one torch thread (unless --threads is given): the
 #: per-iteration work is too small to split, and on a busy machine oversubscribed OpenMP threads
 #: were measured to slow BP down by 10-500x (benchmarks/README.md).
-MULTITHREAD_MIN_EDGES = 500_000
+MULTITHREAD_MIN_EDGES = 100_000
 
 
 @dataclass(frozen=True)
