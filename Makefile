@@ -16,7 +16,7 @@ install: $(BIN)/python
 	$(BIN)/pip install -q -e ".[dev]"
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
