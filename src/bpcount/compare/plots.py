@@ -38,6 +38,11 @@ def cactus_plot(rows: Sequence[FormulaRow], infos: Sequence[CounterInfo], path: 
     ax.set_ylabel("seconds per formula")
     ax.set_title("Cactus plot")
     ax.grid(True, which="both", alpha=0.3)
+    return _save(plt, fig, ax, path)
+
+
+def _save(plt, fig, ax, path: str | Path) -> Path:
+    """Legend, layout, write the PNG, free the figure."""
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = Path(path)
@@ -76,9 +81,4 @@ def error_plot(rows: Sequence[FormulaRow], infos: Sequence[CounterInfo], exact_c
     ax.set_ylabel("ln estimate − reference")
     ax.set_title("Error against the exact count")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, ax, path)
