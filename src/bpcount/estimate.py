@@ -138,7 +138,6 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[str]:
 
 @dataclass
 class _Pending:
-    index: int
     result: CountResult
     simplified: Simplified | None = None
 
@@ -151,7 +150,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
     try:
         formula = source if isinstance(source, Formula) else read_dimacs(source, strict=opts.strict)
     except DimacsError as exc:
-        return _Pending(-1, replace(base, status="error", error=str(exc), error_kind="input",
+        return _Pending(replace(base, status="error", error=str(exc), error_kind="input",
                                     seconds=time.perf_counter() - t0))
     warnings = list(formula.warnings)
     projection_ignored = None
@@ -161,7 +160,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
     task_is_projected = formula.task in ("pmc", "pwmc")
     if (task_is_projected or (proj is not None and proj[0] == "c p show")) and not opts.ignore_projection:
         what = f"task 'c t {formula.task}'" if task_is_projected else f"'c p show' ({len(proj[1])} variables)"
-        return _Pending(-1, replace(
+        return _Pending(replace(
             base, status="error", error_kind="input", seconds=time.perf_counter() - t0,
             n_vars=formula.num_vars, n_clauses=formula.num_clauses,
             error=f"{name}: projected counting requested by {what}; bpcount estimates the unprojected "
@@ -178,10 +177,10 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
     simplified = simplify(formula, exact_max_vars=opts.exact_max_vars)
     stats = dict(simplified.stats)
     if simplified.unsat:
-        return _Pending(-1, replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
+        return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
                                     exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
     if simplified.residual is None:
-        return _Pending(-1, replace(base, ln_count=simplified.ln_exact, exact=True, satisfiable=True,
+        return _Pending(replace(base, ln_count=simplified.ln_exact, exact=True, satisfiable=True,
                                     converged=True, iterations=0, stats=stats, exact_vars=formula.num_vars,
                                     seconds=time.perf_counter() - t0))
     satisfiable = None
@@ -192,9 +191,9 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
         satisfiable = check_sat(r.num_vars, r.lits, r.clause_ptr, budget_seconds=opts.sat_budget)
         if satisfiable is False:
             stats["unsat_reason"] = "SAT solver"
-            return _Pending(-1, replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
+            return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
                                         exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
-    return _Pending(-1, replace(base, satisfiable=satisfiable, stats=stats,
+    return _Pending(replace(base, satisfiable=satisfiable, stats=stats,
                                 exact_vars=stats.get("exact_vars"), seconds=time.perf_counter() - t0),
                     simplified)
 
@@ -311,19 +310,18 @@ def iter_count(
         bar = tqdm(total=len(sources), unit="formula", desc=f"bpcount {options.method}", leave=False)
     try:
         pending: list[_Pending] = []
-        edges = 0
+        n_engine = edges = 0  # formulas in `pending` that need the engine, and their edges
         for k, src in enumerate(sources):
             item = _prepare(src, options)
-            item.index = k
             pending.append(item)
             if item.simplified is not None:
+                n_engine += 1
                 edges += len(item.simplified.residual.lits)
-            n_engine = sum(p.simplified is not None for p in pending)
             if n_engine >= options.batch_size or edges >= MAX_BATCH_EDGES or k == len(sources) - 1:
                 yield from _finish(engine, pending, options)
                 if bar is not None:
                     bar.update(len(pending))
-                pending, edges = [], 0
+                pending, n_engine, edges = [], 0, 0
     finally:
         if bar is not None:
             bar.close()
