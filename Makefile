@@ -5,7 +5,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 
-.PHONY: install test lint bench bench-accuracy clean
+.PHONY: install test lint bench bench-accuracy train-data train-default clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,21 @@ bench: install
 
 bench-accuracy: install
 	$(BIN)/python benchmarks/accuracy.py --out benchmarks/results/accuracy.md
+
+# Training data for the shipped model (pretrained/README.md): generated families, labelled exactly
+# with pyganak, written to $(GEN)/labels.csv (resumable: labelled files are skipped).
+GEN     ?= runs/gen
+GENERATE = $(BIN)/bpcount generate --out $(GEN) --label --timeout 30 -q
+train-data: install
+	$(GENERATE) kcnf -n 60 --seed 101 -p n=60 -p ratio=4.0 -p sat_only=1 >/dev/null
+	$(GENERATE) kcnf -n 60 --seed 102 -p n=80 -p ratio=4.1 -p sat_only=1 >/dev/null
+	$(GENERATE) kcnf -n 60 --seed 103 -p n=100 -p ratio=3.8 -p sat_only=1 >/dev/null
+	$(GENERATE) dqmr -n 50 --seed 201 -p diseases=50 -p symptoms=50 -p observed=0.5 >/dev/null
+	$(GENERATE) dqmr -n 50 --seed 202 -p diseases=70 -p symptoms=70 -p observed=0.3 >/dev/null
+	$(GENERATE) dqmr -n 50 --seed 203 -p diseases=90 -p symptoms=60 -p observed=0.7 >/dev/null
+	$(GENERATE) grid -n 50 --seed 301 -p rows=10 -p cols=10 -p determinism=0.5 -p evidence=5 >/dev/null
+	$(GENERATE) grid -n 50 --seed 302 -p rows=14 -p cols=14 -p determinism=0.8 -p evidence=8 >/dev/null
+	$(GENERATE) grid -n 50 --seed 303 -p rows=18 -p cols=18 -p determinism=0.9 -p evidence=10 >/dev/null
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache

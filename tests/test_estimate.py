@@ -106,3 +106,35 @@ def test_expand_inputs_recurses_directories(tmp_path):
 def test_unknown_method_rejected():
     with pytest.raises(ValueError, match="unknown method"):
         count([Formula.from_clauses([[1, 2]], 2)], options=CountOptions(method="magic"))
+
+
+def _equivalence_formula() -> Formula:
+    # x1 ≡ x2 ≡ ¬x3 plus a 3-CNF core over x1, x4..x25 (too large to enumerate with exact_max_vars=0)
+    rng = np.random.default_rng(5)
+    core = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(np.r_[1, np.arange(4, 26)], 3, replace=False)]
+            for _ in range(40)]
+    return Formula.from_clauses([[-1, 2], [1, -2], [-2, -3], [2, 3]] + core, 25)
+
+
+def test_equivalence_policy_per_method(tmp_path):
+    import torch
+
+    from bpcount.bpnn.checkpoint import save_checkpoint
+    from bpcount.bpnn.model import BPNN, BPNNConfig
+
+    f = _equivalence_formula()
+    subst = lambda r: r.stats["equivalent_vars"]  # noqa: E731
+    (bp,) = count([f], options=CountOptions(method="bp", exact_max_vars=0))
+    assert subst(bp) == 2  # bp substitutes by default
+    (bp_off,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, equivalences=False))
+    assert subst(bp_off) == 0
+    # a BPNN simplifies as its checkpoint was trained (absent key: without substitution)
+    for trained_with in (None, True, False):
+        path = tmp_path / f"m{trained_with}.pt"
+        tc = {} if trained_with is None else {"equivalences": trained_with}
+        save_checkpoint(path, BPNN(BPNNConfig(num_layers=2)).to(torch.float64), train_config=tc)
+        (r,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0))
+        assert r.status == "ok" and subst(r) == (2 if trained_with else 0)
+        (forced,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0,
+                                                    equivalences=True))
+        assert subst(forced) == 2

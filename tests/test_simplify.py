@@ -54,10 +54,12 @@ def test_zero_weight_literal_acts_as_unit_clause():
 
 @pytest.mark.parametrize(
     "clauses, reason",
-    [([[1], [-1]], "conflict in unit propagation"), ([[1, 2], [1, -2], [-1, 2], [-1, -2]], "no model")],
+    [([[1], [-1]], "conflict in unit propagation"),
+     ([[1, 2], [1, -2], [-1, 2], [-1, -2]], "equivalent to its own negation"),
+     ([[a, b, c] for a in (1, -1) for b in (2, -2) for c in (3, -3)], "no model")],
 )
 def test_unsat_is_proven(clauses, reason):
-    s = simplify(Formula.from_clauses(clauses, 2))
+    s = simplify(Formula.from_clauses(clauses, max(abs(x) for c in clauses for x in c)))
     assert s.unsat and s.ln_exact == -math.inf and reason in s.unsat_reason
 
 
@@ -121,3 +123,48 @@ def test_bitsliced_enumeration_every_small_width(n):
         f = Formula.from_clauses(clauses, n)
         assert exact_log_count(n, f.lits, f.clause_ptr) == brute_log_count(f) or abs(
             exact_log_count(n, f.lits, f.clause_ptr) - brute_log_count(f)) < 1e-12
+
+
+def _equivalence_heavy_formula(rng: np.random.Generator, n: int, weighted: bool) -> Formula:
+    """Random 3-clauses plus equivalence chains (x ≡ ±y as two binary clauses) and Tseitin AND
+    gates: the structure of bit-blasted circuits, where equivalent-literal substitution fires."""
+    clauses = []
+    for _ in range(int(rng.integers(1, n))):
+        x, y = rng.choice(np.arange(1, n + 1), size=2, replace=False)
+        s = int(rng.choice([-1, 1]))
+        clauses += [[-int(x), s * int(y)], [int(x), -s * int(y)]]
+    for _ in range(int(rng.integers(0, 3))):
+        o, a, b = (int(v) for v in rng.choice(np.arange(1, n + 1), size=3, replace=False))
+        clauses += [[-o, a], [-o, b], [o, -a, -b]]
+    for _ in range(int(rng.integers(0, n))):
+        vs = rng.choice(np.arange(1, n + 1), size=min(3, n), replace=False)
+        clauses.append([int(v) * int(rng.choice([-1, 1])) for v in vs])
+    if rng.random() < 0.2:
+        clauses.append([int(rng.integers(1, n + 1)) * int(rng.choice([-1, 1]))])
+    w = rng.uniform(0.05, 1.0, size=(n, 2)) if weighted else None
+    return Formula.from_clauses(clauses, n, weights=w)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_equivalent_literal_substitution_preserves_count(weighted):
+    rng = np.random.default_rng(7 + weighted)
+    substituted = 0
+    for _ in range(300):
+        f = _equivalence_heavy_formula(rng, int(rng.integers(3, 11)), weighted)
+        s = simplify(f, exact_max_vars=0)
+        substituted += s.stats.get("equivalent_vars", 0)
+        want, got = brute_log_count(f), total_log_count(f, 0)
+        assert got == want or abs(got - want) < 1e-9, (f.clauses(), f.weights)
+        if s.residual is not None:  # substituted variables are gone, not free
+            assert s.residual.num_vars + s.stats["equivalent_vars"] + s.stats["assigned_vars"] \
+                + s.stats["free_vars"] == f.num_vars
+    assert substituted > 300  # the rule actually fired
+
+
+def test_equivalence_chain_collapses_to_one_variable():
+    # x1 ≡ x2 ≡ ¬x3 ≡ x4 plus one clause over them: 2 models (x1 = 1 or 0), no residual needed
+    clauses = [[-1, 2], [1, -2], [-2, -3], [2, 3], [3, 4], [-3, -4], [1, 3, 5]]
+    s = simplify(Formula.from_clauses(clauses, 5), exact_max_vars=0)
+    assert s.stats["equivalent_vars"] == 3
+    assert total_log_count(Formula.from_clauses(clauses, 5), 0) == pytest.approx(brute_log_count(
+        Formula.from_clauses(clauses, 5)), abs=1e-12)

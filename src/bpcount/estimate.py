@@ -12,6 +12,7 @@ loading the model) is not charged to any formula; whole-process times are in ben
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -48,6 +49,8 @@ class CountOptions:
     timeout: float | None = None  # seconds of engine time per batch (see module docstring)
     seed: int = 0
     exact_max_vars: int = DEFAULT_EXACT_MAX_VARS  # components this small are enumerated exactly
+    equivalences: bool | None = None  # equivalent-literal substitution when simplifying; None: the
+    # method's choice (bp, loopy: on; bpnn: as its checkpoint was trained, see simplify_equivalences)
     ignore_projection: bool = False  # count unprojected even for `c t pmc` / `c p show`
     strict: bool = False  # more clauses than the header declares is an error
     sat_check: bool = True  # prove the `s` line with a budgeted SAT call
@@ -142,6 +145,42 @@ class _Pending:
     simplified: Simplified | None = None
 
 
+def simplify_equivalences(opts: CountOptions) -> bool:
+    """Whether simplification substitutes equivalent literals for this run.
+
+    An explicit ``opts.equivalences`` wins. Otherwise BP and loopy substitute (fewer variables and
+    no two-clause loops: much better Bethe values on circuits), and a BPNN sees residuals simplified
+    the way its training formulas were (``train_config.equivalences`` of the checkpoint; absent in
+    checkpoints that predate the option, which were trained without substitution). Reading the
+    checkpoint imports torch; it happens once per checkpoint file and only when a formula gets this
+    far (unreadable inputs never pay for it).
+    """
+    if opts.equivalences is not None:
+        return opts.equivalences
+    if opts.method != "bpnn":
+        return True
+    return _checkpoint_equivalences(opts.checkpoint)
+
+
+@functools.lru_cache(maxsize=8)
+def _checkpoint_equivalences_cached(path: str | None, mtime: float | None) -> bool:
+    from bpcount.bpnn.checkpoint import load_checkpoint
+
+    try:
+        ckpt = load_checkpoint(path)
+    except Exception:  # noqa: BLE001 - the engine reports an unusable checkpoint when it loads it
+        return False
+    return bool((ckpt.get("train_config") or {}).get("equivalences", False))
+
+
+def _checkpoint_equivalences(path: str | None) -> bool:
+    try:
+        mtime = Path(path).stat().st_mtime if path is not None else None
+    except OSError:
+        mtime = None
+    return _checkpoint_equivalences_cached(path, mtime)
+
+
 def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
     """Read, apply the projection policy, simplify and SAT-check one input (no engine yet)."""
     t0 = time.perf_counter()
@@ -174,7 +213,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
         projection_ignored = f"c t {formula.task}"
     base = replace(base, weighted=formula.weighted, projection_ignored=projection_ignored,
                    warnings=tuple(warnings), n_vars=formula.num_vars, n_clauses=formula.num_clauses)
-    simplified = simplify(formula, exact_max_vars=opts.exact_max_vars)
+    simplified = simplify(formula, exact_max_vars=opts.exact_max_vars, equivalences=simplify_equivalences(opts))
     stats = dict(simplified.stats)
     if simplified.unsat:
         return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,

@@ -1,7 +1,8 @@
 """Count-preserving simplification (bp-cnf.md §7).
 
-In order: duplicate literals, tautologies, weight-0 literals (as unit clauses), empty clauses, unit
-propagation to a fixpoint, free variables (+ln(w(x) + w(¬x)) each, ln 2 unweighted), connected
+In order: weight-0 literals (as unit clauses), empty clauses, then rounds of {duplicate literals,
+tautologies, unit propagation to a fixpoint, equivalent-literal substitution (strongly connected
+components of the binary implication graph)} until nothing changes, free variables (+ln(w(x) + w(¬x)) each, ln 2 unweighted), connected
 components. Components with at most ``exact_max_vars`` variables are counted exactly by vectorised
 enumeration; the rest form the *residual* handed to BP-type engines. The result keeps the exact part
 of ln Z in ``ln_exact`` so that ln Z = ln_exact + ln Z(residual).
@@ -23,6 +24,10 @@ from bpcount.cnf import Formula
 
 #: Components up to this many variables are enumerated exactly (2^20 assignments, chunked).
 DEFAULT_EXACT_MAX_VARS = 20
+
+#: Rounds of equivalent-literal substitution (each followed by unit propagation); substitution can
+#: create new binary clauses and units, so it is repeated, but a few rounds reach the fixpoint.
+MAX_EQUIVALENCE_ROUNDS = 20
 
 #: Assignments evaluated per chunk in :func:`exact_log_count` (bounds memory to ~chunk × clauses).
 ENUM_CHUNK = 1 << 15
@@ -86,8 +91,12 @@ def _lse2(lw: np.ndarray) -> np.ndarray:
     return np.logaddexp(lw[:, 0], lw[:, 1])
 
 
-def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS) -> Simplified:
-    """Simplify ``formula`` keeping the (weighted) count exact. See the module docstring."""
+def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS,
+             equivalences: bool = True) -> Simplified:
+    """Simplify ``formula`` keeping the (weighted) count exact. See the module docstring.
+
+    ``equivalences=False`` skips equivalent-literal substitution (units, components etc. only).
+    """
     n = formula.num_vars
     lw = _log_weights(formula)
     stats: dict = {"vars": n, "clauses": formula.num_clauses}
@@ -111,47 +120,32 @@ def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS) 
             lits = np.concatenate([lits, -forbidden])
             clause = np.concatenate([clause, base + np.arange(len(v0))])
 
-    # duplicates and tautologies: sort by (clause, var, sign)
-    var = np.abs(lits)
-    order = np.lexsort((lits, var, clause))
-    lits, clause, var = lits[order], clause[order], var[order]
-    dup = np.zeros(len(lits), dtype=bool)
-    dup[1:] = (clause[1:] == clause[:-1]) & (lits[1:] == lits[:-1])
-    stats["duplicate_literals"] = int(dup.sum())
-    lits, clause, var = lits[~dup], clause[~dup], var[~dup]
-    taut_pair = (clause[1:] == clause[:-1]) & (var[1:] == var[:-1])
-    taut_clauses = np.unique(clause[1:][taut_pair])
-    stats["tautologies"] = len(taut_clauses)
-    if len(taut_clauses):
-        keep = ~np.isin(clause, taut_clauses)
-        lits, clause = lits[keep], clause[keep]
-
-    # unit propagation in rounds
     value = np.zeros(n + 1, dtype=np.int8)  # +1 true, −1 false, 0 free
-    rounds = 0
-    while True:
-        if len(clause) == 0:
+    substituted = np.zeros(n + 1, dtype=bool)  # replaced by an equivalent literal (determined)
+    stats.update(duplicate_literals=0, tautologies=0, unit_rounds=0, equivalent_vars=0)
+    for round_ in range(MAX_EQUIVALENCE_ROUNDS + 1):
+        lits, clause = _dedupe(lits, clause, stats)
+        lits, clause, reason = _propagate_units(lits, clause, value, stats)
+        if reason is not None:
+            return _unsat(stats, reason)
+        if round_ == MAX_EQUIVALENCE_ROUNDS or not equivalences:
             break
-        starts = np.flatnonzero(np.r_[True, clause[1:] != clause[:-1]])
-        lengths = np.diff(np.r_[starts, len(clause)])
-        units = lits[starts[lengths == 1]]
-        if len(units) == 0:
+        rep, reason = _equivalent_literals(n, lits, clause)
+        if reason is not None:
+            return _unsat(stats, reason)
+        if rep is None:
             break
-        rounds += 1
-        units = np.unique(units)
-        uv = np.abs(units)
-        if len(np.unique(uv)) < len(uv):
-            return _unsat(stats, "conflict in unit propagation")
-        value[uv] = np.sign(units).astype(np.int8)
-        lit_val = value[np.abs(lits)] * np.sign(lits)
-        sat_clauses = np.unique(clause[lit_val > 0])
-        keep = (lit_val == 0) & ~np.isin(clause, sat_clauses)
-        alive_before = np.setdiff1d(np.unique(clause), sat_clauses, assume_unique=True)
-        lits, clause = lits[keep], clause[keep]
-        if len(np.setdiff1d(alive_before, clause, assume_unique=False)):
-            return _unsat(stats, "conflict in unit propagation")
+        moved = np.flatnonzero(rep[1:] != np.arange(1, n + 1)) + 1
+        substituted[moved] = True
+        stats["equivalent_vars"] += len(moved)
+        if lw is not None:
+            # y ≡ ±x: x's weights absorb y's (flipped when y ≡ ¬x)
+            target = np.abs(rep[moved]) - 1
+            flip = rep[moved] < 0
+            np.add.at(lw, (target, 1), np.where(flip, lw[moved - 1, 0], lw[moved - 1, 1]))
+            np.add.at(lw, (target, 0), np.where(flip, lw[moved - 1, 1], lw[moved - 1, 0]))
+        lits = rep[np.abs(lits)] * np.sign(lits)
     assigned = np.flatnonzero(value[1:]) + 1
-    stats["unit_rounds"] = rounds
     stats["assigned_vars"] = len(assigned)
     ln_exact = 0.0
     if lw is not None and len(assigned):
@@ -160,7 +154,7 @@ def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS) 
     # free variables
     used = np.zeros(n + 1, dtype=bool)
     used[np.abs(lits)] = True
-    free = np.flatnonzero(~used[1:] & (value[1:] == 0)) + 1
+    free = np.flatnonzero(~used[1:] & (value[1:] == 0) & ~substituted[1:]) + 1
     stats["free_vars"] = len(free)
     ln_exact += float(_lse2(lw[free - 1]).sum()) if lw is not None else len(free) * math.log(2.0)
 
@@ -217,6 +211,100 @@ def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS) 
         orig_var=rem_vars[local_ids],
     )
     return Simplified(False, ln_exact, residual, stats)
+
+
+def _dedupe(lits: np.ndarray, clause: np.ndarray, stats: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Sort edges by (clause, var, sign); drop duplicate literals and tautological clauses."""
+    var = np.abs(lits)
+    order = np.lexsort((lits, var, clause))
+    lits, clause, var = lits[order], clause[order], var[order]
+    dup = np.zeros(len(lits), dtype=bool)
+    dup[1:] = (clause[1:] == clause[:-1]) & (lits[1:] == lits[:-1])
+    stats["duplicate_literals"] += int(dup.sum())
+    lits, clause, var = lits[~dup], clause[~dup], var[~dup]
+    taut_pair = (clause[1:] == clause[:-1]) & (var[1:] == var[:-1])
+    taut_clauses = np.unique(clause[1:][taut_pair])
+    stats["tautologies"] += len(taut_clauses)
+    if len(taut_clauses):
+        keep = ~np.isin(clause, taut_clauses)
+        lits, clause = lits[keep], clause[keep]
+    return lits, clause
+
+
+def _propagate_units(
+    lits: np.ndarray, clause: np.ndarray, value: np.ndarray, stats: dict
+) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Unit propagation to a fixpoint, in rounds (all current units at once); updates ``value``.
+
+    Edges must be grouped by clause. Returns (lits, clause, None) or (…, reason) on a conflict.
+    """
+    while len(clause):
+        starts = np.flatnonzero(np.r_[True, clause[1:] != clause[:-1]])
+        lengths = np.diff(np.r_[starts, len(clause)])
+        units = lits[starts[lengths == 1]]
+        if len(units) == 0:
+            break
+        stats["unit_rounds"] += 1
+        units = np.unique(units)
+        uv = np.abs(units)
+        if len(np.unique(uv)) < len(uv):
+            return lits, clause, "conflict in unit propagation"
+        value[uv] = np.sign(units).astype(np.int8)
+        lit_val = value[np.abs(lits)] * np.sign(lits)
+        sat_clauses = np.unique(clause[lit_val > 0])
+        keep = (lit_val == 0) & ~np.isin(clause, sat_clauses)
+        alive_before = np.setdiff1d(np.unique(clause), sat_clauses, assume_unique=True)
+        lits, clause = lits[keep], clause[keep]
+        if len(np.setdiff1d(alive_before, clause, assume_unique=False)):
+            return lits, clause, "conflict in unit propagation"
+    return lits, clause, None
+
+
+def _equivalent_literals(n: int, lits: np.ndarray, clause: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """Equivalent literals from the binary clauses (bp-cnf.md §7): strongly connected components
+    of the implication graph (clause a ∨ b gives ¬a → b and ¬b → a).
+
+    Every model gives all literals of one component the same value, so each variable of a
+    component can be replaced by the component's representative literal (the one over its smallest
+    variable; the complement component gets the complement, so the choice is consistent) and the
+    count is unchanged: the replaced variables are determined, not free. Returns (rep, None) with
+    ``rep`` (n + 1,) int64 signed literal per variable (rep[v] = v when v stays; rep[0] unused), or
+    (None, None) when no variable can be replaced, or (None, reason) when some component holds a
+    literal and its complement (unsatisfiable).
+    """
+    starts = np.flatnonzero(np.r_[True, clause[1:] != clause[:-1]]) if len(clause) else np.zeros(0, np.int64)
+    lengths = np.diff(np.r_[starts, len(clause)])
+    two = starts[lengths == 2]
+    if len(two) < 2:
+        return None, None
+    a, b = lits[two], lits[two + 1]
+
+    def node(lit: np.ndarray) -> np.ndarray:  # literal → implication-graph node (2(v−1), +1 if negative)
+        return 2 * (np.abs(lit) - 1) + (lit < 0)
+
+    src = np.concatenate([node(-a), node(-b)])
+    dst = np.concatenate([node(b), node(a)])
+    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(2 * n, 2 * n)).tocsr()
+    ncomp, label = connected_components(graph, directed=True, connection="strong")
+    size = np.bincount(label, minlength=ncomp)
+    pos, neg = label[0::2], label[1::2]
+    if (pos == neg).any():
+        v = int(np.flatnonzero(pos == neg)[0]) + 1
+        return None, f"variable {v} is equivalent to its own negation (binary implications)"
+    in_cycle = size[pos] > 1
+    if not in_cycle.any():
+        return None, None
+    variables = np.arange(1, n + 1)
+    rep_var = np.full(ncomp, n + 1, dtype=np.int64)
+    np.minimum.at(rep_var, pos[in_cycle], variables[in_cycle])
+    np.minimum.at(rep_var, neg[in_cycle], variables[in_cycle])
+    # sign of the representative in v's positive-literal component
+    rv = rep_var[pos]
+    rep_sign = np.where(label[2 * (np.minimum(rv, n) - 1)] == pos, 1, -1)
+    rep = np.r_[0, np.where(in_cycle, rep_sign * rv, variables)].astype(np.int64)
+    if (rep[1:] == variables).all():
+        return None, None
+    return rep, None
 
 
 def _unsat(stats: dict, reason: str) -> Simplified:

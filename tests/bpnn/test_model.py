@@ -53,11 +53,13 @@ def randomised(model: BPNN, seed: int = 0, scale: float = 0.3) -> BPNN:
     return model
 
 
-@pytest.mark.parametrize("layers,damping,warmup", [(1, 0.5, 0), (5, 0.5, 0), (4, 0.3, 3), (7, 0.0, 0)])
+@pytest.mark.parametrize("layers,damping,warmup,gates", [(1, 0.5, 0, False), (5, 0.5, 0, False),
+                                                         (4, 0.3, 3, False), (7, 0.0, 0, False), (4, 0.5, 2, True)])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_untrained_model_equals_bp_bethe(layers, damping, warmup, weighted, device):
+def test_untrained_model_equals_bp_bethe(layers, damping, warmup, gates, weighted, device):
     graph = build_batch(random_parts(1, weighted=weighted), device=device)
-    model = BPNN(BPNNConfig(num_layers=layers, damping=damping, warmup_iters=warmup)).double().to(device)
+    cfg = BPNNConfig(num_layers=layers, damping=damping, warmup_iters=warmup, gate_features=gates)
+    model = BPNN(cfg).double().to(device)
     out = model(graph)
     bp = run_bp(graph, damping=damping, max_iters=layers + warmup, tol=0.0)
     torch.testing.assert_close(out.log_z, bp.log_z, rtol=0, atol=TOL)
@@ -129,6 +131,22 @@ def test_invariances(what, trained, weighted):
     if trained:  # the randomised model really differs from BP, so the check has teeth
         bp = run_bp(build_batch(parts), damping=0.5, max_iters=4, tol=0.0).log_z
         assert (ref - bp).abs().min() > 1e-3
+
+
+@pytest.mark.parametrize("what", ["literals", "clauses", "variables", "polarity"])
+def test_invariances_with_gate_features(what):
+    from bpcount.bpnn.structure import gate_features
+    from tests.bpnn.test_structure import _planted
+    from tests.bpnn.test_structure import residual as raw_residual
+
+    rng = np.random.default_rng(12)
+    parts = [raw_residual(*_planted(rng)) for _ in range(3)]
+    model = randomised(BPNN(BPNNConfig(num_layers=3, gate_features=True)).double(), seed=8)
+    ref = model(build_batch(parts)).log_z
+    assert sum(float(gate_features(build_batch([p])).var_gate.sum()) for p in parts) > 0
+    for _ in range(2):
+        other = model(build_batch([_permuted(p, rng, what) for p in parts])).log_z
+        torch.testing.assert_close(other, ref, rtol=0, atol=TOL)
 
 
 def test_batched_equals_single():

@@ -70,3 +70,28 @@ def test_train_bad_csv(tmp_path):
     result = CliRunner().invoke(cli, ["train", "--labels", str(bad), "--out", str(tmp_path / "o"), "-q"])
     assert result.exit_code == 3
     assert f"{bad}: labels CSV needs at least the columns file, ln_count" in result.stderr
+
+
+def test_extra_labels_are_train_only(tmp_path):
+    main_dir, extra_dir = tmp_path / "main", tmp_path / "extra"
+    main_dir.mkdir()
+    extra_dir.mkdir()
+    labels = _write_dataset(main_dir, count=6, seed=2)
+    extra = _write_dataset(extra_dir, count=5, seed=3)
+    rows = list(csv.DictReader(open(extra)))
+    for r in rows:  # an extra CSV's split column is ignored: even 'val' rows are trained on
+        r["family"], r["split"], r["file"] = "gen", "val", f"cnf/{r['file']}"
+    with open(extra, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", str(main_dir / "cnf"), "--labels", str(labels), "--extra-labels",
+                                      str(extra), "--out", str(out), "--epochs", "1", "--layers", "1",
+                                      "--hidden", "4", "--split", "random", "--val-fraction", "0.5",
+                                      "--exact-max-vars", "0", "-q"])
+    assert result.exit_code == 0, result.output
+    tc = load_checkpoint(out / "last.pt")["train_config"]
+    assert tc["num_val"] == 3 and tc["val_families"] == {"rand": 3}
+    assert tc["train_families"] == {"rand": 3} and tc["extra_families"] == {"gen": 5}
+    assert tc["num_train"] == 8 and tc["extra_labels"] == [str(extra)]

@@ -44,6 +44,7 @@ from bpcount.bp import (
     segment_sum,
     var_to_clause,
 )
+from bpcount.bpnn.structure import GateFeatures, gate_features
 from bpcount.graph import FactorGraphBatch
 
 #: Number of per-layer edge features (see :func:`layer_features`).
@@ -58,6 +59,13 @@ LINEAR_TERMS = 2
 #: ln Z_a of a clause BP believes nearly falsified can reach ln(1e−30) ≈ −69 (bp.LOG_CLAUSE_MARGIN);
 #: on the readout's linear path it is clamped here so that such artefacts stay bounded.
 LOG_ZA_CLAMP = -20.0
+#: Structural inputs with ``gate_features`` (bpcount.bpnn.structure): per edge (is the gate's output
+#: literal), per clause (in an AND/OR gate, in an XOR triple), per variable (gate output, in an XOR
+#: triple). The linear paths also get a constant 1 so that "ln 2 per variable that no gate
+#: determines" is exactly expressible.
+GATE_EDGE_FEATURES = 1
+GATE_CLAUSE_FEATURES = 2
+GATE_VAR_FEATURES = 2
 #: The Bethe base enters as max(0, 1 + BETHE_GATE_SCALE·θ)·(Bethe − offset) with θ initialised to
 #: 0. Adam moves θ by about the learning rate per step, so the scale lets training turn the often
 #: useless non-converged Bethe value down within a few hundred steps; the clamp lets it switch the
@@ -79,6 +87,7 @@ class BPNNConfig:
     edge_hidden: int = 32  # width of the per-edge embedding φ
     clause_hidden: int = 32  # width of the clause MLP ρ
     var_hidden: int = 32  # width of the variable MLP
+    gate_features: bool = False  # give the readout the structural gate flags of bpnn/structure.py
     message_dtype: str | None = None  # "float32" | "float64": BPNN-D message precision whatever the
     # graph's (a model trained with float32 messages should run with them: non-converged trajectories
     # with saturated messages differ between precisions); None: the graph's dtype
@@ -209,11 +218,13 @@ class Readout(nn.Module):
     def __init__(self, cfg: BPNNConfig):
         super().__init__()
         K = cfg.num_layers
-        self.phi = _mlp(EDGE_FEATURES * K, cfg.edge_hidden, cfg.edge_hidden)
-        self.rho = _mlp(2 * cfg.edge_hidden + CLAUSE_FEATURES * K + 1, cfg.clause_hidden, 1)
-        self.var_mlp = _mlp(VAR_FEATURES * K + 2, cfg.var_hidden, 1)
-        self.clause_lin = nn.Linear(LINEAR_TERMS * K, 1, bias=False)
-        self.var_lin = nn.Linear(LINEAR_TERMS * K, 1, bias=False)
+        gates = cfg.gate_features
+        ge, gc, gv = (GATE_EDGE_FEATURES, GATE_CLAUSE_FEATURES, GATE_VAR_FEATURES) if gates else (0, 0, 0)
+        self.phi = _mlp(EDGE_FEATURES * K + ge, cfg.edge_hidden, cfg.edge_hidden)
+        self.rho = _mlp(2 * cfg.edge_hidden + CLAUSE_FEATURES * K + 1 + gc, cfg.clause_hidden, 1)
+        self.var_mlp = _mlp(VAR_FEATURES * K + 2 + gv, cfg.var_hidden, 1)
+        self.clause_lin = nn.Linear(LINEAR_TERMS * K + (gc + 1 if gates else 0), 1, bias=False)
+        self.var_lin = nn.Linear(LINEAR_TERMS * K + (gv + 1 if gates else 0), 1, bias=False)
         self.bethe_gate = nn.Parameter(torch.zeros(()))
         self.bethe_suspect_gate = nn.Parameter(torch.zeros(()))
         for lin in (self.clause_lin, self.var_lin):
@@ -221,11 +232,23 @@ class Readout(nn.Module):
         _zero_last(self.rho)
         _zero_last(self.var_mlp)
 
-    def forward(self, graph: FactorGraphBatch, feats: list[dict[str, torch.Tensor]]) -> torch.Tensor:
-        """``feats``: K dicts from :func:`layer_features` (oldest first). Returns (B,) float64."""
+    def forward(self, graph: FactorGraphBatch, feats: list[dict[str, torch.Tensor]],
+                gates: GateFeatures | None = None) -> torch.Tensor:
+        """``feats``: K dicts from :func:`layer_features` (oldest first); ``gates``: the structural
+        flags (required iff the config has ``gate_features``). Returns (B,) float64."""
         g = graph
         dt = self.phi[0].weight.dtype
-        edge = torch.cat([f["edge"] for f in feats], dim=-1).to(dt)  # (E, 4K)
+        extra_edge, extra_clause, extra_var = [], [], []
+        lin_clause, lin_var = [], []
+        if gates is not None:
+            one_c = torch.ones(g.num_clauses, 1, dtype=torch.float64, device=g.device)
+            one_v = torch.ones(g.num_vars, 1, dtype=torch.float64, device=g.device)
+            extra_edge = [gates.edge_output.unsqueeze(-1)]
+            gc = torch.stack([gates.clause_gate, gates.clause_xor], dim=-1)
+            gv = torch.stack([gates.var_gate, gates.var_xor], dim=-1)
+            extra_clause, extra_var = [gc], [gv]
+            lin_clause, lin_var = [gc, one_c], [gv, one_v]
+        edge = torch.cat([f["edge"] for f in feats] + extra_edge, dim=-1).to(dt)  # (E, 4K [+1])
         emb = self.phi(edge)  # (E, h)
         cnt = g.clause_size.to(dt).clamp(min=1.0).unsqueeze(-1)
         mean = segment_sum(emb, g.clause_of_edge, g.num_clauses) / cnt  # (C, h)
@@ -233,16 +256,18 @@ class Readout(nn.Module):
         mx = mx.scatter_reduce(0, g.clause_of_edge.unsqueeze(-1).expand_as(emb), emb, reduce="amax")
         mx = torch.where(torch.isfinite(mx), mx, torch.zeros_like(mx))
         log_k = torch.log(g.clause_size.to(dt)).unsqueeze(-1)
-        clause_in = torch.cat([mean, mx] + [f["clause"].to(dt) for f in feats] + [log_k], dim=-1)
+        clause_in = torch.cat([mean, mx] + [f["clause"].to(dt) for f in feats] + [log_k]
+                              + [x.to(dt) for x in extra_clause], dim=-1)
         degree = g.var_degree.to(dt)
         log_d = torch.log1p(degree).unsqueeze(-1)
         # |#negative − #positive| / d_i: occurrence imbalance, unchanged by a polarity flip
         imbalance = (segment_sum(g.sign_of_edge.to(dt), g.var_of_edge, g.num_vars).abs()
                      / degree.clamp(min=1.0)).unsqueeze(-1)
-        var_in = torch.cat([f["var"].to(dt) for f in feats] + [log_d, imbalance], dim=-1)
+        var_in = torch.cat([f["var"].to(dt) for f in feats] + [log_d, imbalance] + [x.to(dt) for x in extra_var],
+                           dim=-1)
 
-        clause_lin = torch.cat([f["clause_lin"] for f in feats], dim=-1)  # (C, 2K) float64
-        var_lin = torch.cat([f["var_lin"] for f in feats], dim=-1)  # (V, 2K) float64
+        clause_lin = torch.cat([f["clause_lin"] for f in feats] + lin_clause, dim=-1)  # (C, 2K [+3]) float64
+        var_lin = torch.cat([f["var_lin"] for f in feats] + lin_var, dim=-1)  # (V, 2K [+3]) float64
         w_c = self.clause_lin.weight.to(torch.float64).squeeze(0)
         w_v = self.var_lin.weight.to(torch.float64).squeeze(0)
         g_clause = self.rho(clause_in).squeeze(-1).to(torch.float64) + clause_lin @ w_c  # (C,)
@@ -310,7 +335,8 @@ class BPNN(nn.Module):
         """Readout on the last K+1 messages of a trajectory (the last K feed BPNN-B)."""
         K = self.config.num_layers
         feats = [layer_features(graph, lam) for lam in traj[-K:]]
-        log_z = self.readout(graph, feats)
+        gates = gate_features(graph) if self.config.gate_features else None
+        log_z = self.readout(graph, feats, gates)
         delta = (traj[-1] - traj[-2]).abs()
         residual = delta.new_zeros(graph.num_graphs).scatter_reduce(
             0, graph.graph_of_edge, delta, reduce="amax", include_self=True)

@@ -8,6 +8,10 @@ epoch: validation RMSE of ln Z (overall and per family), a row in ``results.csv`
 and ``best.pt`` when the validation RMSE improved; early stopping after ``patience`` epochs without
 improvement.
 
+Formulas of ``extra_labels`` CSVs (e.g. generated families labelled by ``bpcount generate
+--label``) are training data only: they never enter validation, so model selection stays on the main
+CSV's formulas.
+
 Split rules (``split``): ``column`` uses the CSV's ``split`` column (``train`` / ``val``; every
 other value, e.g. ``test`` or ``unlabeled``, is never used); ``random`` draws ``val_fraction`` of
 each family with ``seed``; ``easy-hard`` puts the fastest formulas of each family (by
@@ -35,10 +39,15 @@ from bpcount.graph import build_batch
 from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, Residual
 
 SPLITS = ("auto", "column", "random", "easy-hard")
-LOSSES = ("mse", "mse-per-var", "huber")
+LOSSES = ("mse", "mse-per-var", "mse-scaled", "huber")
 #: Huber loss: quadratic for |Δ ln Z| below this many nats, linear above, so a few formulas with
 #: errors of hundreds of nats (large ISCAS/sketch instances) do not drown the gradient of the rest.
 HUBER_DELTA = 1.0
+#: ``mse-scaled`` divides a formula's squared error by max(1, n_vars / SCALED_LOSS_VARS): plain MSE
+#: up to this size, then the weight falls like 1/n, so an error that grows linearly with the formula
+#: (a per-variable bias) costs in proportion to the number of variables instead of its square, and
+#: the few 10⁴-variable formulas stop drowning the gradient of the rest.
+SCALED_LOSS_VARS = 100.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class TrainConfig:
     """Everything ``bpcount train`` needs (stored in checkpoints as ``train_config``)."""
 
     labels: str  # labels CSV (file, ln_count[, family, split, exact_seconds])
+    extra_labels: tuple[str, ...] = ()  # more labels CSVs, training only (never validation), e.g. generated families
     data_dirs: tuple[str, ...] = ()  # extra folders to resolve the CSV's file paths against
     out_dir: str = "runs/bpnn"  # results.csv, last.pt, best.pt
     model: BPNNConfig = field(default_factory=BPNNConfig)
@@ -57,7 +67,8 @@ class TrainConfig:
     lr_step: int = 30  # step schedule: epochs per halving
     weight_decay: float = 0.0
     grad_clip: float = 10.0  # max gradient norm (0 disables)
-    loss: str = "mse"  # mse on ln Z | mse-per-var: ((ln Ẑ − ln Z) / n_vars)² | huber (δ = 1 nat)
+    loss: str = "mse"  # mse on ln Z | mse-per-var: ((ln Ẑ − ln Z) / n_vars)² | mse-scaled (see
+    # SCALED_LOSS_VARS) | huber (δ = 1 nat)
     split: str = "auto"  # auto | column | random | easy-hard
     val_fraction: float = 0.2  # random / easy-hard splits, per family
     families: tuple[str, ...] = ()  # restrict to these families (empty: all)
@@ -68,6 +79,7 @@ class TrainConfig:
     dtype: str = "float64"
     device: str = "cpu"
     exact_max_vars: int = DEFAULT_EXACT_MAX_VARS
+    equivalences: bool = True  # simplify with equivalent-literal substitution (inference repeats the choice)
     resume: str | None = None  # checkpoint to continue from (its model config wins)
     init: str | None = None  # checkpoint whose weights start a fresh run
     progress: bool = True
@@ -84,6 +96,7 @@ class Example:
     n_vars: int
     exact_seconds: float | None
     split: str = ""
+    extra: bool = False  # from an ``extra_labels`` CSV: always trained on, never validated on
 
     @property
     def num_edges(self) -> int:
@@ -129,31 +142,40 @@ def _float(x: str | None) -> float | None:
         return None
 
 
-def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool]:
-    """Read, resolve, parse and simplify every usable row once.
+def _read_label_rows(csv_path: Path) -> tuple[list[dict], bool]:
+    """Rows of a labels CSV and whether it has a ``split`` column."""
+    with open(csv_path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or not {"file", "ln_count"} <= set(reader.fieldnames):
+            raise ValueError(f"{csv_path}: labels CSV needs at least the columns file, ln_count")
+        return list(reader), "split" in reader.fieldnames
 
-    Returns (examples, skipped counts by reason, whether the CSV has a ``split`` column).
+
+def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool]:
+    """Read, resolve, parse and simplify every usable row once (``labels``, then ``extra_labels``).
+
+    Returns (examples, skipped counts by reason, whether the main CSV has a ``split`` column).
+    Rows of ``extra_labels`` CSVs come back with ``extra=True`` and split ``train`` (their own
+    split column, if any, is ignored).
     """
     from tqdm import tqdm
 
     from bpcount.cnf import DimacsError, read_dimacs
     from bpcount.simplify import simplify
 
-    csv_path = Path(cfg.labels)
-    with open(csv_path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None or not {"file", "ln_count"} <= set(reader.fieldnames):
-            raise ValueError(f"{csv_path}: labels CSV needs at least the columns file, ln_count")
-        has_split = "split" in reader.fieldnames
-        rows = list(reader)
+    rows, has_split = _read_label_rows(Path(cfg.labels))
+    sources = [(row, Path(cfg.labels), False) for row in rows]
+    for extra in cfg.extra_labels:
+        sources += [(row, Path(extra), True) for row in _read_label_rows(Path(extra))[0]]
     skipped: Counter = Counter()
     out: list[Example] = []
     keep_splits = ("train", "val") if (has_split and cfg.split in ("auto", "column")) else None
-    for row in tqdm(rows, desc="parse+simplify", unit="file", disable=not cfg.progress, file=sys.stderr):
+    for row, csv_path, extra in tqdm(sources, desc="parse+simplify", unit="file", disable=not cfg.progress,
+                                     file=sys.stderr):
         family = row.get("family") or "all"
         if cfg.families and family not in cfg.families:
             continue
-        split = (row.get("split") or "").strip()
+        split = "train" if extra else (row.get("split") or "").strip()
         if keep_splits is not None and split not in keep_splits:
             skipped[f"split {split or '(empty)'}"] += 1
             continue
@@ -173,7 +195,7 @@ def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool
         except DimacsError:
             skipped["unreadable"] += 1
             continue
-        simp = simplify(formula, exact_max_vars=cfg.exact_max_vars)
+        simp = simplify(formula, exact_max_vars=cfg.exact_max_vars, equivalences=cfg.equivalences)
         if simp.unsat:
             skipped["unsat"] += 1
             continue
@@ -181,7 +203,8 @@ def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool
             skipped["fully exact"] += 1
             continue
         ex = Example(file=row["file"], family=family, ln_count=label, residual=simp.residual,
-                     n_vars=formula.num_vars, exact_seconds=_float(row.get("exact_seconds")), split=split)
+                     n_vars=formula.num_vars, exact_seconds=_float(row.get("exact_seconds")), split=split,
+                     extra=extra)
         if cfg.max_edges is not None and ex.num_edges > cfg.max_edges:
             skipped["too large"] += 1
             continue
@@ -190,7 +213,16 @@ def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool
 
 
 def split_examples(examples: list[Example], cfg: TrainConfig, has_split: bool) -> tuple[list[Example], list[Example]]:
-    """(train, val) by ``cfg.split`` (see the module docstring); deterministic given ``cfg.seed``."""
+    """(train, val) by ``cfg.split`` (see the module docstring); deterministic given ``cfg.seed``.
+
+    Examples from ``extra_labels`` always go to train.
+    """
+    extras = [e for e in examples if e.extra]
+    train, val = _split_main([e for e in examples if not e.extra], cfg, has_split)
+    return train + extras, val
+
+
+def _split_main(examples: list[Example], cfg: TrainConfig, has_split: bool) -> tuple[list[Example], list[Example]]:
     rule = cfg.split
     if rule not in SPLITS:
         raise ValueError(f"unknown split rule {rule!r}; expected one of {', '.join(SPLITS)}")
@@ -242,6 +274,8 @@ def _loss(pred: torch.Tensor, batch: list[Example], kind: str) -> torch.Tensor:
         return torch.nn.functional.huber_loss(pred, target, delta=HUBER_DELTA)
     if kind == "mse-per-var":
         err = err / pred.new_tensor([max(e.n_vars, 1) for e in batch])
+    elif kind == "mse-scaled":
+        err = err / pred.new_tensor([max(1.0, e.n_vars / SCALED_LOSS_VARS) for e in batch]).sqrt()
     elif kind != "mse":
         raise ValueError(f"unknown loss {kind!r}; expected one of {', '.join(LOSSES)}")
     return (err * err).mean()
@@ -331,7 +365,9 @@ def train(config: TrainConfig) -> TrainResult:
     meta = {
         "labels": str(cfg.labels), "data_dirs": list(cfg.data_dirs), "split": cfg.split,
         "num_train": len(train_set), "num_val": len(val_set), "skipped": skipped,
-        "train_families": dict(Counter(e.family for e in train_set)),
+        "extra_labels": list(cfg.extra_labels),
+        "train_families": dict(Counter(e.family for e in train_set if not e.extra)),
+        "extra_families": dict(Counter(e.family for e in train_set if e.extra)),
         "val_families": dict(Counter(e.family for e in val_set)),
     }
     train_cfg = {**dataclasses.asdict(cfg), **meta}

@@ -35,6 +35,9 @@ DEFAULT_METHOD = "bpnn"
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed (Monte Carlo local sums).")
 @click.option("--exact-max-vars", type=click.IntRange(0, 24), default=20, show_default=True,
               help="Components with at most this many variables are counted exactly (0 disables).")
+@click.option("--equivalences/--no-equivalences", default=None,
+              help="Substitute equivalent literals while simplifying [default: on for bp and loopy; for bpnn, "
+                   "as the checkpoint was trained].")
 @click.option("--ignore-projection", is_flag=True,
               help="Count all variables even when the file asks for projected counting (c t pmc, c p show).")
 @click.option("--strict", is_flag=True, help="More clauses than the header declares is an error.")

@@ -19,6 +19,9 @@ from bpcount.cli.common import verbosity_options
 @click.option("--labels", required=True, type=click.Path(dir_okay=False, exists=True),
               help="CSV with columns file, ln_count (optional: family, split, exact_seconds). File paths "
                    "are relative to the CSV's folder or to a DATA_DIR.")
+@click.option("--extra-labels", "extra_labels", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="More labels CSVs whose formulas are only trained on, never validated on (e.g. "
+                   "OUT/labels.csv of `bpcount generate --label`). Repeatable.")
 @click.option("--out", "out_dir", default="runs/bpnn", show_default=True, type=click.Path(file_okay=False),
               help="Folder for results.csv, last.pt and best.pt.")
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
@@ -26,8 +29,10 @@ from bpcount.cli.common import verbosity_options
               help="Formulas per optimiser step.")
 @click.option("--lr", type=click.FloatRange(min=0.0, min_open=True), default=3e-3, show_default=True)
 @click.option("--lr-schedule", type=click.Choice(["cosine", "step", "constant"]), default="cosine", show_default=True)
-@click.option("--loss", type=click.Choice(["mse", "mse-per-var", "huber"]), default="mse", show_default=True,
-              help="MSE on ln Z, MSE on ln Z divided by the number of variables, or Huber (δ = 1 nat).")
+@click.option("--loss", type=click.Choice(["mse", "mse-per-var", "mse-scaled", "huber"]), default="mse",
+              show_default=True,
+              help="MSE on ln Z; MSE of ln Z per variable; mse-scaled: squared error / max(1, n_vars/100) "
+                   "(plain MSE on small formulas, per-variable weight on large ones); or Huber (δ = 1 nat).")
 @click.option("--split", type=click.Choice(["auto", "column", "random", "easy-hard"]), default="auto",
               show_default=True, help="auto: the CSV's split column if present, else random (per family).")
 @click.option("--val-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.2, show_default=True)
@@ -41,29 +46,35 @@ from bpcount.cli.common import verbosity_options
 @click.option("--damping", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.5, show_default=True)
 @click.option("--warmup-iters", type=click.IntRange(min=0), default=0, show_default=True,
               help="Plain BP iterations before the learned layers.")
+@click.option("--gate-features", is_flag=True,
+              help="Give the readout structural flags: AND/OR gate outputs and XOR triples (circuit CNFs).")
 @click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="Readout MLP width.")
 @click.option("--max-edges", type=click.IntRange(min=1), default=None, help="Skip formulas larger than this.")
 @click.option("--exact-max-vars", type=click.IntRange(0, 24), default=20, show_default=True,
               help="Components this small are counted exactly by the simplifier (not trained on).")
+@click.option("--equivalences/--no-equivalences", default=True, show_default=True,
+              help="Simplify with equivalent-literal substitution. Stored in the checkpoint: counting with "
+                   "the model simplifies the same way.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--resume", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
 @verbosity_options
-def train_command(data_dirs, labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
-                  families, patience, max_minutes, layers, tied, damping, warmup_iters, hidden, max_edges, exact_max_vars, seed, dtype, device,
+def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
+                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, hidden, max_edges, exact_max_vars, equivalences, seed, dtype, device,
                   resume, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
     from bpcount.bpnn.train import TrainConfig, train
 
     model = BPNNConfig(num_layers=layers, tied=tied, damping=damping, warmup_iters=warmup_iters,
+                       gate_features=gate_features,
                        edge_hidden=hidden, clause_hidden=hidden, var_hidden=hidden)
-    config = TrainConfig(labels=labels, data_dirs=tuple(data_dirs), out_dir=out_dir, model=model, epochs=epochs,
+    config = TrainConfig(labels=labels, extra_labels=tuple(extra_labels), data_dirs=tuple(data_dirs), out_dir=out_dir, model=model, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
                          val_fraction=val_fraction, families=tuple(families), patience=patience,
-                         max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars, seed=seed, dtype=dtype, device=device, resume=resume,
+                         max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars, equivalences=equivalences, seed=seed, dtype=dtype, device=device, resume=resume,
                          progress=not quiet)
     try:
         result = train(config)
