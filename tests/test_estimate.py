@@ -138,3 +138,28 @@ def test_equivalence_policy_per_method(tmp_path):
         (forced,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0,
                                                     equivalences=True))
         assert subst(forced) == 2
+
+
+def test_estimates_outside_the_feasible_range_are_clamped():
+    from bpcount.estimate import CountResult, _with_engine, feasible_range
+    from bpcount.simplify import simplify
+
+    f = _equivalence_formula()
+    res = simplify(f, exact_max_vars=0).residual
+    lo, hi = feasible_range(res)
+    assert lo == res.ln_offset and hi == pytest.approx(res.ln_offset + res.num_vars * math.log(2))
+    base = CountResult(file="f", status="ok", method="bp")
+    for raw, want in ((-5e4, lo), (hi + 3.0, hi), (0.5 * (lo + hi), 0.5 * (lo + hi))):
+        out = {"ln_count": raw, "converged": False, "iterations": 38, "residual": 1.0, "timed_out": False,
+               "stats": {}}
+        r = _with_engine(base, out, 0.0, CountOptions(), (lo, hi))
+        assert r.ln_count == want
+        assert ("clamped_from" in r.stats) == (raw != want) and len(r.warnings) == (raw != want)
+    # weighted: only the upper bound Σ ln(w + w̄)
+    w = np.full((25, 2), 0.25)
+    wres = simplify(Formula.from_clauses(f.clauses(), 25, weights=w), exact_max_vars=0).residual
+    wlo, whi = feasible_range(wres)
+    # substituted variables' weights are merged into their representatives, so use the residual's
+    want_hi = wres.ln_offset + float(np.logaddexp(wres.log_phi[:, 0], wres.log_phi[:, 1]).sum())
+    assert wlo == -math.inf and whi == pytest.approx(want_hi)
+    assert brute_log_count(wres.to_formula()) + wres.ln_offset <= whi  # and it is a bound

@@ -398,13 +398,39 @@ def _run_engine(engine: Engine, todo: list[_Pending], opts: CountOptions) -> Non
         return
     share = (time.perf_counter() - t0) / len(todo)
     for p, out in zip(todo, outs):
-        p.result = _with_engine(p.result, out, share, opts)
+        p.result = _with_engine(p.result, out, share, opts, feasible_range(p.simplified.residual))
 
 
-def _with_engine(result: CountResult, out: dict, share: float, opts: CountOptions) -> CountResult:
+def feasible_range(residual: Residual) -> tuple[float, float]:
+    """Bounds (nats) that ln Z of any satisfiable formula with this residual obeys.
+
+    Upper: every assignment of the residual's variables is a model, ln_offset + Σ_i ln(w_i + w̄_i)
+    (V ln 2 unweighted). Lower: one model, ln_offset unweighted (−inf weighted: no cheap bound).
+    A non-converged Bethe value can land far outside (tens of thousands of nats below zero when BP
+    believes some clauses nearly falsified); projecting onto the range can only bring an estimate
+    closer to a truth inside it, so the engine does that and says so (``stats['clamped_from']``).
+    """
+    if residual.log_phi is None:
+        return residual.ln_offset, residual.ln_offset + residual.num_vars * math.log(2.0)
+    import numpy as np
+
+    hi = residual.ln_offset + float(np.logaddexp(residual.log_phi[:, 0], residual.log_phi[:, 1]).sum())
+    return -math.inf, hi
+
+
+def _with_engine(result: CountResult, out: dict, share: float, opts: CountOptions,
+                 bounds: tuple[float, float] = (-math.inf, math.inf)) -> CountResult:
     stats = {**result.stats, **out["stats"]}
     ln = out["ln_count"]
-    res = replace(result, ln_count=ln, converged=out["converged"], iterations=out["iterations"],
+    warnings = result.warnings
+    if math.isfinite(ln) and not bounds[0] <= ln <= bounds[1]:
+        stats["clamped_from"] = ln
+        ln = min(max(ln, bounds[0]), bounds[1])
+        side = "a satisfiable formula has at least one model" if ln == bounds[0] else \
+            "at most every assignment is a model"
+        warnings = warnings + (f"estimate {stats['clamped_from']:.6g} is outside the feasible range; "
+                               f"clamped to {ln:.6g} ({side})",)
+    res = replace(result, ln_count=ln, warnings=warnings, converged=out["converged"], iterations=out["iterations"],
                   residual=out["residual"], seconds=result.seconds + share, stats=stats)
     if out["timed_out"]:
         return replace(res, status="timeout", ln_count=None,

@@ -8,7 +8,7 @@ import torch
 
 from bpcount.bp import run_bp
 from bpcount.bpnn.infer import estimate_graph
-from bpcount.bpnn.model import BPNN, BPNNConfig, DampingOperator
+from bpcount.bpnn.model import BPNN, BPNNConfig, DampingOperator, layer_features
 from bpcount.cnf import Formula
 from bpcount.graph import build_batch
 from bpcount.simplify import Residual, simplify
@@ -53,12 +53,13 @@ def randomised(model: BPNN, seed: int = 0, scale: float = 0.3) -> BPNN:
     return model
 
 
-@pytest.mark.parametrize("layers,damping,warmup,gates", [(1, 0.5, 0, False), (5, 0.5, 0, False),
-                                                         (4, 0.3, 3, False), (7, 0.0, 0, False), (4, 0.5, 2, True)])
+@pytest.mark.parametrize("layers,damping,warmup,extras", [(1, 0.5, 0, False), (5, 0.5, 0, False),
+                                                          (4, 0.3, 3, False), (7, 0.0, 0, False), (4, 0.5, 2, True)])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_untrained_model_equals_bp_bethe(layers, damping, warmup, gates, weighted, device):
+def test_untrained_model_equals_bp_bethe(layers, damping, warmup, extras, weighted, device):
     graph = build_batch(random_parts(1, weighted=weighted), device=device)
-    cfg = BPNNConfig(num_layers=layers, damping=damping, warmup_iters=warmup, gate_features=gates)
+    cfg = BPNNConfig(num_layers=layers, damping=damping, warmup_iters=warmup, gate_features=extras,
+                     convergence_feature=extras)
     model = BPNN(cfg).double().to(device)
     out = model(graph)
     bp = run_bp(graph, damping=damping, max_iters=layers + warmup, tol=0.0)
@@ -141,7 +142,8 @@ def test_invariances_with_gate_features(what):
 
     rng = np.random.default_rng(12)
     parts = [raw_residual(*_planted(rng)) for _ in range(3)]
-    model = randomised(BPNN(BPNNConfig(num_layers=3, gate_features=True)).double(), seed=8)
+    model = randomised(BPNN(BPNNConfig(num_layers=3, gate_features=True, convergence_feature=True)).double(),
+                       seed=8)
     ref = model(build_batch(parts)).log_z
     assert sum(float(gate_features(build_batch([p])).var_gate.sum()) for p in parts) > 0
     for _ in range(2):
@@ -200,3 +202,17 @@ def test_message_dtype_pins_the_message_precision():
     same = estimate_graph(model, graph.to(dtype=torch.float32))
     assert out.log_z.dtype == torch.float64 and out.residual.dtype == torch.float32
     torch.testing.assert_close(out.log_z, same.log_z, rtol=0, atol=0)
+
+
+def test_convergence_flag_gates_the_bethe_base():
+    graph = build_batch(random_parts(9, count=2))
+    model = BPNN(BPNNConfig(num_layers=2, convergence_feature=True)).double()
+    with torch.no_grad():
+        model.readout.bethe_unconverged_gate.fill_(-1.0 / 10.0)  # gate 0 where unconverged
+        traj = model.propagate(graph)
+        feats = [layer_features(graph, lam) for lam in traj[-2:]]
+        out = model.readout(graph, feats, None, torch.tensor([0.0, 1.0], dtype=torch.float64))
+    bethe = feats[-1]["bethe"]
+    torch.testing.assert_close(out[0], bethe[0], rtol=0, atol=TOL)  # converged: Bethe kept
+    torch.testing.assert_close(out[1], graph.ln_offset[1], rtol=0, atol=TOL)  # unconverged: base dropped
+    assert abs(float(bethe[1] - graph.ln_offset[1])) > 1.0

@@ -66,6 +66,10 @@ LOG_ZA_CLAMP = -20.0
 GATE_EDGE_FEATURES = 1
 GATE_CLAUSE_FEATURES = 2
 GATE_VAR_FEATURES = 2
+#: ``convergence_feature``: a formula counts as unconverged when its last layer still moved some
+#: message by more than this (log-space). At a BP fixed point every layer is the identity (H(0) = 0),
+#: so the flag separates formulas where the Bethe value is a fixed point's from oscillating ones.
+UNCONVERGED_TOL = 1e-3
 #: The Bethe base enters as max(0, 1 + BETHE_GATE_SCALE·θ)·(Bethe − offset) with θ initialised to
 #: 0. Adam moves θ by about the learning rate per step, so the scale lets training turn the often
 #: useless non-converged Bethe value down within a few hundred steps; the clamp lets it switch the
@@ -88,6 +92,7 @@ class BPNNConfig:
     clause_hidden: int = 32  # width of the clause MLP ρ
     var_hidden: int = 32  # width of the variable MLP
     gate_features: bool = False  # give the readout the structural gate flags of bpnn/structure.py
+    convergence_feature: bool = False  # give the readout a per-formula "messages still moving" flag
     message_dtype: str | None = None  # "float32" | "float64": BPNN-D message precision whatever the
     # graph's (a model trained with float32 messages should run with them: non-converged trajectories
     # with saturated messages differ between precisions); None: the graph's dtype
@@ -220,25 +225,32 @@ class Readout(nn.Module):
         K = cfg.num_layers
         gates = cfg.gate_features
         ge, gc, gv = (GATE_EDGE_FEATURES, GATE_CLAUSE_FEATURES, GATE_VAR_FEATURES) if gates else (0, 0, 0)
+        u = 1 if cfg.convergence_feature else 0
         self.phi = _mlp(EDGE_FEATURES * K + ge, cfg.edge_hidden, cfg.edge_hidden)
-        self.rho = _mlp(2 * cfg.edge_hidden + CLAUSE_FEATURES * K + 1 + gc, cfg.clause_hidden, 1)
-        self.var_mlp = _mlp(VAR_FEATURES * K + 2 + gv, cfg.var_hidden, 1)
+        self.rho = _mlp(2 * cfg.edge_hidden + CLAUSE_FEATURES * K + 1 + gc + u, cfg.clause_hidden, 1)
+        self.var_mlp = _mlp(VAR_FEATURES * K + 2 + gv + u, cfg.var_hidden, 1)
         self.clause_lin = nn.Linear(LINEAR_TERMS * K + (gc + 1 if gates else 0), 1, bias=False)
         self.var_lin = nn.Linear(LINEAR_TERMS * K + (gv + 1 if gates else 0), 1, bias=False)
         self.bethe_gate = nn.Parameter(torch.zeros(()))
         self.bethe_suspect_gate = nn.Parameter(torch.zeros(()))
+        if cfg.convergence_feature:
+            self.bethe_unconverged_gate = nn.Parameter(torch.zeros(()))
         for lin in (self.clause_lin, self.var_lin):
             nn.init.zeros_(lin.weight)
         _zero_last(self.rho)
         _zero_last(self.var_mlp)
 
     def forward(self, graph: FactorGraphBatch, feats: list[dict[str, torch.Tensor]],
-                gates: GateFeatures | None = None) -> torch.Tensor:
+                gates: GateFeatures | None = None, unconverged: torch.Tensor | None = None) -> torch.Tensor:
         """``feats``: K dicts from :func:`layer_features` (oldest first); ``gates``: the structural
-        flags (required iff the config has ``gate_features``). Returns (B,) float64."""
+        flags (required iff the config has ``gate_features``); ``unconverged``: (B,) float64 {0, 1}
+        (required iff ``convergence_feature``). Returns (B,) float64."""
         g = graph
         dt = self.phi[0].weight.dtype
         extra_edge, extra_clause, extra_var = [], [], []
+        if unconverged is not None:
+            extra_clause = [unconverged[g.graph_of_clause].unsqueeze(-1)]
+            extra_var = [unconverged[g.graph_of_var].unsqueeze(-1)]
         lin_clause, lin_var = [], []
         if gates is not None:
             one_c = torch.ones(g.num_clauses, 1, dtype=torch.float64, device=g.device)
@@ -246,7 +258,7 @@ class Readout(nn.Module):
             extra_edge = [gates.edge_output.unsqueeze(-1)]
             gc = torch.stack([gates.clause_gate, gates.clause_xor], dim=-1)
             gv = torch.stack([gates.var_gate, gates.var_xor], dim=-1)
-            extra_clause, extra_var = [gc], [gv]
+            extra_clause, extra_var = extra_clause + [gc], extra_var + [gv]
             lin_clause, lin_var = [gc, one_c], [gv, one_v]
         edge = torch.cat([f["edge"] for f in feats] + extra_edge, dim=-1).to(dt)  # (E, 4K [+1])
         emb = self.phi(edge)  # (E, h)
@@ -277,7 +289,10 @@ class Readout(nn.Module):
         suspect = bethe_suspect(g, feats[-1])
         theta = self.bethe_gate.to(torch.float64)
         phi = self.bethe_suspect_gate.to(torch.float64)
-        gate = (1.0 + BETHE_GATE_SCALE * (theta + phi * suspect)).clamp(min=0.0)
+        logit = theta + phi * suspect
+        if unconverged is not None:
+            logit = logit + self.bethe_unconverged_gate.to(torch.float64) * unconverged
+        gate = (1.0 + BETHE_GATE_SCALE * logit).clamp(min=0.0)
         out = g.ln_offset + gate * (base - g.ln_offset)
         out = out.index_add(0, g.graph_of_clause, g_clause)
         return out.index_add(0, g.graph_of_var, g_var)
@@ -336,10 +351,13 @@ class BPNN(nn.Module):
         K = self.config.num_layers
         feats = [layer_features(graph, lam) for lam in traj[-K:]]
         gates = gate_features(graph) if self.config.gate_features else None
-        log_z = self.readout(graph, feats, gates)
         delta = (traj[-1] - traj[-2]).abs()
         residual = delta.new_zeros(graph.num_graphs).scatter_reduce(
             0, graph.graph_of_edge, delta, reduce="amax", include_self=True)
+        unconverged = None
+        if self.config.convergence_feature:
+            unconverged = (residual.detach() > UNCONVERGED_TOL).to(torch.float64)
+        log_z = self.readout(graph, feats, gates, unconverged)
         return BPNNOutput(log_z=log_z, bethe_log_z=feats[-1]["bethe"], residual=residual, lam=traj[-1])
 
     def forward(self, graph: FactorGraphBatch) -> BPNNOutput:

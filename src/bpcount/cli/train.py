@@ -48,6 +48,8 @@ from bpcount.cli.common import verbosity_options
               help="Plain BP iterations before the learned layers.")
 @click.option("--gate-features", is_flag=True,
               help="Give the readout structural flags: AND/OR gate outputs and XOR triples (circuit CNFs).")
+@click.option("--convergence-feature", is_flag=True,
+              help="Give the readout a per-formula flag: messages still moving after the last layer.")
 @click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="Readout MLP width.")
 @click.option("--max-edges", type=click.IntRange(min=1), default=None, help="Skip formulas larger than this.")
 @click.option("--exact-max-vars", type=click.IntRange(0, 24), default=20, show_default=True,
@@ -62,14 +64,14 @@ from bpcount.cli.common import verbosity_options
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
 @verbosity_options
 def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
-                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, hidden, max_edges, exact_max_vars, equivalences, seed, dtype, device,
+                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, hidden, max_edges, exact_max_vars, equivalences, seed, dtype, device,
                   resume, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
     from bpcount.bpnn.train import TrainConfig, train
 
     model = BPNNConfig(num_layers=layers, tied=tied, damping=damping, warmup_iters=warmup_iters,
-                       gate_features=gate_features,
+                       gate_features=gate_features, convergence_feature=convergence_feature,
                        edge_hidden=hidden, clause_hidden=hidden, var_hidden=hidden)
     config = TrainConfig(labels=labels, extra_labels=tuple(extra_labels), data_dirs=tuple(data_dirs), out_dir=out_dir, model=model, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
