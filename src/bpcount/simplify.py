@@ -301,10 +301,9 @@ def _equivalent_literals(n: int, lits: np.ndarray, clause: np.ndarray) -> tuple[
     # sign of the representative in v's positive-literal component
     rv = rep_var[pos]
     rep_sign = np.where(label[2 * (np.minimum(rv, n) - 1)] == pos, 1, -1)
-    rep = np.r_[0, np.where(in_cycle, rep_sign * rv, variables)].astype(np.int64)
-    if (rep[1:] == variables).all():
-        return None, None
-    return rep, None
+    # a component of ≥ 2 literals always has a member other than its representative, so rep moves
+    # at least one variable here
+    return np.r_[0, np.where(in_cycle, rep_sign * rv, variables)].astype(np.int64), None
 
 
 def _unsat(stats: dict, reason: str) -> Simplified:
