@@ -20,7 +20,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bpcount.cnf import DimacsError, Formula, read_dimacs
-from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, Residual, Simplified, simplify
+from bpcount.simplify import (
+    DEFAULT_EXACT_MAX_VARS,
+    Residual,
+    Simplified,
+    log_weight_totals,
+    simplify,
+)
 
 METHODS = ("bp", "bpnn", "loopy")
 DIMACS_GLOBS = ("*.cnf*", "*.dimacs*")
@@ -412,10 +418,7 @@ def feasible_range(residual: Residual) -> tuple[float, float]:
     """
     if residual.log_phi is None:
         return residual.ln_offset, residual.ln_offset + residual.num_vars * math.log(2.0)
-    import numpy as np
-
-    hi = residual.ln_offset + float(np.logaddexp(residual.log_phi[:, 0], residual.log_phi[:, 1]).sum())
-    return -math.inf, hi
+    return -math.inf, residual.ln_offset + float(log_weight_totals(residual.log_phi).sum())
 
 
 def _with_engine(result: CountResult, out: dict, share: float, opts: CountOptions,

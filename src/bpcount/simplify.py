@@ -2,9 +2,10 @@
 
 In order: weight-0 literals (as unit clauses), empty clauses, then rounds of {duplicate literals,
 tautologies, unit propagation to a fixpoint, equivalent-literal substitution (strongly connected
-components of the binary implication graph)} until nothing changes, free variables (+ln(w(x) + w(¬x)) each, ln 2 unweighted), connected
-components. Components with at most ``exact_max_vars`` variables are counted exactly by vectorised
-enumeration; the rest form the *residual* handed to BP-type engines. The result keeps the exact part
+components of the binary implication graph)} until nothing changes, free variables
+(+ln(w(x) + w(¬x)) each, ln 2 unweighted), connected components. Components with at most
+``exact_max_vars`` variables are counted exactly by vectorised enumeration; the rest form the
+*residual* handed to BP-type engines. The result keeps the exact part
 of ln Z in ``ln_exact`` so that ln Z = ln_exact + ln Z(residual).
 
 Everything is vectorised numpy over literals; unit propagation runs in rounds (all current units at
@@ -86,7 +87,7 @@ def _log_weights(formula: Formula) -> np.ndarray | None:
         return np.log(formula.weights)
 
 
-def _lse2(lw: np.ndarray) -> np.ndarray:
+def log_weight_totals(lw: np.ndarray) -> np.ndarray:
     """ln(w0 + w1) per row of (k, 2) log weights."""
     return np.logaddexp(lw[:, 0], lw[:, 1])
 
@@ -156,7 +157,7 @@ def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS,
     used[np.abs(lits)] = True
     free = np.flatnonzero(~used[1:] & (value[1:] == 0) & ~substituted[1:]) + 1
     stats["free_vars"] = len(free)
-    ln_exact += float(_lse2(lw[free - 1]).sum()) if lw is not None else len(free) * math.log(2.0)
+    ln_exact += float(log_weight_totals(lw[free - 1]).sum()) if lw is not None else len(free) * math.log(2.0)
 
     if len(clause) == 0:
         stats.update(components=0, exact_components=0, exact_vars=n, residual_vars=0, residual_clauses=0)
@@ -231,6 +232,14 @@ def _dedupe(lits: np.ndarray, clause: np.ndarray, stats: dict) -> tuple[np.ndarr
     return lits, clause
 
 
+def _clause_runs(clause: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First edge and length of each clause, for edges grouped by clause id."""
+    if len(clause) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, clause[1:] != clause[:-1]])
+    return starts, np.diff(np.r_[starts, len(clause)])
+
+
 def _propagate_units(
     lits: np.ndarray, clause: np.ndarray, value: np.ndarray, stats: dict
 ) -> tuple[np.ndarray, np.ndarray, str | None]:
@@ -239,8 +248,7 @@ def _propagate_units(
     Edges must be grouped by clause. Returns (lits, clause, None) or (…, reason) on a conflict.
     """
     while len(clause):
-        starts = np.flatnonzero(np.r_[True, clause[1:] != clause[:-1]])
-        lengths = np.diff(np.r_[starts, len(clause)])
+        starts, lengths = _clause_runs(clause)
         units = lits[starts[lengths == 1]]
         if len(units) == 0:
             break
@@ -272,8 +280,7 @@ def _equivalent_literals(n: int, lits: np.ndarray, clause: np.ndarray) -> tuple[
     (None, None) when no variable can be replaced, or (None, reason) when some component holds a
     literal and its complement (unsatisfiable).
     """
-    starts = np.flatnonzero(np.r_[True, clause[1:] != clause[:-1]]) if len(clause) else np.zeros(0, np.int64)
-    lengths = np.diff(np.r_[starts, len(clause)])
+    starts, lengths = _clause_runs(clause)
     two = starts[lengths == 2]
     if len(two) < 2:
         return None, None
