@@ -57,6 +57,8 @@ class CountOptions:
     exact_max_vars: int = DEFAULT_EXACT_MAX_VARS  # components this small are enumerated exactly
     equivalences: bool | None = None  # equivalent-literal substitution when simplifying; None: the
     # method's choice (bp, loopy: on; bpnn: as its checkpoint was trained, see simplify_equivalences)
+    gates: bool = True  # bp: merge Tseitin AND/OR gates and XOR triples into single factors
+    # (bpcount.gategraph; exact on tree circuits) instead of one factor per clause
     ignore_projection: bool = False  # count unprojected even for `c t pmc` / `c p show`
     strict: bool = False  # more clauses than the header declares is an error
     sat_check: bool = True  # prove the `s` line with a budgeted SAT call
@@ -306,12 +308,15 @@ class Engine:
         extra: list[dict] = [{} for _ in residuals]
         with torch.no_grad():
             if o.method == "bp":
-                from bpcount.bp import run_bp
+                if o.gates:
+                    res, extra = _run_gate_bp(graph, o, deadline)
+                else:
+                    from bpcount.bp import run_bp
 
-                res = run_bp(graph, damping=o.damping, max_iters=o.max_iters, tol=o.tol, deadline=deadline)
+                    res = run_bp(graph, damping=o.damping, max_iters=o.max_iters, tol=o.tol, deadline=deadline)
+                    floor_hits = res.floor_hits.tolist()
+                    extra = [{"floor_hits": h} if h else {} for h in floor_hits]
                 timed_out = res.timed_out
-                floor_hits = res.floor_hits.tolist()
-                extra = [{"floor_hits": h} if h else {} for h in floor_hits]
             elif o.method == "bpnn":
                 from bpcount.bpnn.infer import estimate_graph
 
@@ -335,6 +340,22 @@ class Engine:
              "residual": float(resid[i]), "timed_out": bool(timed_out and not conv[i]), "stats": extra[i]}
             for i in range(len(residuals))
         ]
+
+
+def _run_gate_bp(graph, o: CountOptions, deadline: float | None):
+    """BP on the gate factor graph of ``graph``; per formula stats: gates merged (AND/OR, XOR)."""
+    import torch
+
+    from bpcount.bp import segment_sum
+    from bpcount.gatebp import run_gate_bp
+    from bpcount.gategraph import AND, XOR, build_gate_graph
+
+    gg = build_gate_graph(graph)
+    res = run_gate_bp(gg, damping=o.damping, max_iters=o.max_iters, tol=o.tol, deadline=deadline)
+    per = [segment_sum((gg.factor_kind == k).to(torch.int64), gg.graph_of_factor, gg.num_graphs).tolist()
+           for k in (AND, XOR)]
+    extra = [{"gates": {"and": a, "xor": x}} if a or x else {} for a, x in zip(*per)]
+    return res, extra
 
 
 def iter_count(

@@ -216,3 +216,29 @@ def test_convergence_flag_gates_the_bethe_base():
     torch.testing.assert_close(out[0], bethe[0], rtol=0, atol=TOL)  # converged: Bethe kept
     torch.testing.assert_close(out[1], graph.ln_offset[1], rtol=0, atol=TOL)  # unconverged: base dropped
     assert abs(float(bethe[1] - graph.ln_offset[1])) > 1.0
+
+
+def test_gate_base_model_starts_at_gate_bp_and_keeps_invariances():
+    from bpcount.bpnn.model import gate_base
+    from bpcount.gatebp import run_gate_bp
+    from bpcount.gategraph import build_gate_graph
+    from tests.bpnn.test_structure import _planted
+    from tests.bpnn.test_structure import residual as raw_residual
+
+    rng = np.random.default_rng(21)
+    parts = [raw_residual(*_planted(rng)) for _ in range(3)]
+    graph = build_batch(parts)
+    cfg = BPNNConfig(num_layers=3, warmup_iters=2, gate_base=True, gate_iters=40)
+    model = BPNN(cfg).double()
+    ref = run_gate_bp(build_gate_graph(graph), damping=cfg.damping, max_iters=40, tol=0.0).log_z
+    n = torch.tensor([p.num_vars for p in parts], dtype=torch.float64)
+    expected = torch.minimum(torch.maximum(ref, graph.ln_offset), graph.ln_offset + n * np.log(2.0))
+    torch.testing.assert_close(model(graph).log_z, expected, rtol=0, atol=TOL)
+    # a precomputed base (what training caches) gives the same output as computing it
+    trained = randomised(model, seed=3)
+    out = trained(graph).log_z
+    torch.testing.assert_close(trained(graph, gate_base(graph, 40, cfg.damping)).log_z, out, rtol=0, atol=TOL)
+    assert (out - expected).abs().min() > 1e-3
+    for what in ("literals", "clauses", "variables", "polarity"):
+        other = trained(build_batch([_permuted(p, rng, what) for p in parts])).log_z
+        torch.testing.assert_close(other, out, rtol=0, atol=1e-7)

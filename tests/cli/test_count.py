@@ -136,3 +136,20 @@ def test_loopy_reports_neighbourhood_statistics(runner, files):
 def test_default_method_is_the_shipped_bpnn(runner):
     res = runner.invoke(cli, ["--format", "jsonl", str(EXAMPLE)])
     assert res.exit_code == 0 and json.loads(res.stdout)["method"] == "bpnn"
+
+
+def test_gates_option_reaches_the_engine(runner, tmp_path):
+    # o ↔ AND(a, b) for a chain of gates: a tree circuit, exact with gate factors only
+    clauses, n = [], 2
+    for _ in range(6):
+        n += 1
+        clauses += [[-n, n - 1], [-n, n - 2], [n, -(n - 1), -(n - 2)]] if n % 2 else [[-n, 1], [-n, n - 1], [n, -1, -(n - 1)]]
+    path = tmp_path / "gates.cnf"
+    path.write_text(f"p cnf {n} {len(clauses)}\n" + "".join(" ".join(map(str, c)) + " 0\n" for c in clauses))
+    base = ["--method", "bp", "--format", "jsonl", "--exact-max-vars", "0", "--no-sat-check", str(path)]
+    on = json.loads(runner.invoke(cli, base).stdout)
+    off = json.loads(runner.invoke(cli, ["--no-gates"] + base).stdout)
+    assert on["stats"]["gates"]["and"] >= 1 and "gates" not in off["stats"]
+    assert on["ln_count"] != off["ln_count"]
+    mcc = runner.invoke(cli, ["--no-gates", "--method", "bp", "--format", "mcc", str(path)]).stdout
+    assert "gates=off" in mcc.splitlines()[0]

@@ -45,6 +45,8 @@ from bpcount.bp import (
     var_to_clause,
 )
 from bpcount.bpnn.structure import GateFeatures, gate_features
+from bpcount.gatebp import gate_bethe_log_z, gate_bp_step
+from bpcount.gategraph import build_gate_graph
 from bpcount.graph import FactorGraphBatch
 
 #: Number of per-layer edge features (see :func:`layer_features`).
@@ -93,6 +95,9 @@ class BPNNConfig:
     var_hidden: int = 32  # width of the variable MLP
     gate_features: bool = False  # give the readout the structural gate flags of bpnn/structure.py
     convergence_feature: bool = False  # give the readout a per-formula "messages still moving" flag
+    gate_base: bool = False  # the readout's base is the Bethe ln Z of BP on the gate factor graph
+    # (bpcount.gategraph / gatebp; exact on tree circuits), not the clause-level Bethe value
+    gate_iters: int = 300  # gate_base: damped gate-BP iterations (fixed count, no gradients)
     message_dtype: str | None = None  # "float32" | "float64": BPNN-D message precision whatever the
     # graph's (a model trained with float32 messages should run with them: non-converged trajectories
     # with saturated messages differ between precisions); None: the graph's dtype
@@ -217,6 +222,52 @@ def bethe_suspect(graph: FactorGraphBatch, last: dict[str, torch.Tensor]) -> tor
     return torch.maximum(any_bad, off).detach()
 
 
+@dataclass(frozen=True)
+class GateBase:
+    """Per-formula gate-BP reading, each (B,) float64 (:func:`gate_base`).
+
+    * ``log_z``: Bethe ln Z on the gate factor graph (incl. ``ln_offset``), projected onto the
+      feasible range [ln_offset, ln_offset + Σ_i ln(w_i + w̄_i)] (lower end only when unweighted).
+    * ``clamped``: 1 where that projection moved the value (the Bethe value was an artefact).
+    * ``unconverged``: 1 where the last iteration still moved a message by more than
+      :data:`UNCONVERGED_TOL`.
+    """
+
+    log_z: torch.Tensor
+    clamped: torch.Tensor
+    unconverged: torch.Tensor
+
+    def stack(self) -> torch.Tensor:
+        """(B, 3) float64, for caching one formula's row (see :meth:`from_rows`)."""
+        return torch.stack([self.log_z, self.clamped, self.unconverged], dim=-1)
+
+    @staticmethod
+    def from_rows(rows: torch.Tensor) -> GateBase:
+        return GateBase(rows[:, 0], rows[:, 1], rows[:, 2])
+
+
+def gate_base(graph: FactorGraphBatch, iters: int, damping: float) -> GateBase:
+    """Run ``iters`` damped gate-BP iterations in float64 (no gradients, no host sync in the loop;
+    a fixed count, so each formula's value does not depend on its batch) and read the Bethe ln Z."""
+    g = graph if graph.dtype == torch.float64 else graph.to(dtype=torch.float64)
+    with torch.no_grad():
+        gg = build_gate_graph(g)
+        mu = torch.zeros(gg.num_edges, dtype=torch.float64, device=g.device)
+        prev = mu
+        for _ in range(iters):
+            prev, mu = mu, torch.lerp(gate_bp_step(gg, mu), mu, damping)
+        log_z = gate_bethe_log_z(gg, mu)
+        delta = (mu - prev).abs()
+        moving = delta.new_zeros(g.num_graphs).scatter_reduce(0, gg.graph_of_edge, delta, reduce="amax")
+        totals = torch.logaddexp(g.log_phi[:, 0], g.log_phi[:, 1])
+        upper = g.ln_offset + segment_sum(totals, g.graph_of_var, g.num_graphs)
+        weighted = segment_sum((g.log_phi != 0).any(-1).to(torch.float64), g.graph_of_var, g.num_graphs) > 0
+        lower = torch.where(weighted, torch.full_like(upper, -torch.inf), g.ln_offset)
+        clamped_z = torch.minimum(torch.maximum(log_z, lower), upper)
+        return GateBase(log_z=clamped_z, clamped=(clamped_z != log_z).to(torch.float64),
+                        unconverged=(moving > UNCONVERGED_TOL).to(torch.float64))
+
+
 class Readout(nn.Module):
     """BPNN-B: trajectory features of K layers → ln Ẑ per formula (B,) float64."""
 
@@ -235,16 +286,22 @@ class Readout(nn.Module):
         self.bethe_suspect_gate = nn.Parameter(torch.zeros(()))
         if cfg.convergence_feature:
             self.bethe_unconverged_gate = nn.Parameter(torch.zeros(()))
+        if cfg.gate_base:
+            self.gate_unconverged_gate = nn.Parameter(torch.zeros(()))
         for lin in (self.clause_lin, self.var_lin):
             nn.init.zeros_(lin.weight)
         _zero_last(self.rho)
         _zero_last(self.var_mlp)
 
     def forward(self, graph: FactorGraphBatch, feats: list[dict[str, torch.Tensor]],
-                gates: GateFeatures | None = None, unconverged: torch.Tensor | None = None) -> torch.Tensor:
+                gates: GateFeatures | None = None, unconverged: torch.Tensor | None = None,
+                base: GateBase | None = None) -> torch.Tensor:
         """``feats``: K dicts from :func:`layer_features` (oldest first); ``gates``: the structural
         flags (required iff the config has ``gate_features``); ``unconverged``: (B,) float64 {0, 1}
-        (required iff ``convergence_feature``). Returns (B,) float64."""
+        (required iff ``convergence_feature``); ``base``: the gate-BP reading (required iff
+        ``gate_base``; it then replaces the last layer's Bethe value as the base, its ``clamped``
+        flag replaces :func:`bethe_suspect` and its ``unconverged`` flag has its own gate).
+        Returns (B,) float64."""
         g = graph
         dt = self.phi[0].weight.dtype
         extra_edge, extra_clause, extra_var = [], [], []
@@ -285,15 +342,19 @@ class Readout(nn.Module):
         g_clause = self.rho(clause_in).squeeze(-1).to(torch.float64) + clause_lin @ w_c  # (C,)
         g_var = self.var_mlp(var_in).squeeze(-1).to(torch.float64) + var_lin @ w_v  # (V,)
 
-        base = feats[-1]["bethe"]
-        suspect = bethe_suspect(g, feats[-1])
+        if base is None:
+            base_z, suspect = feats[-1]["bethe"], bethe_suspect(g, feats[-1])
+        else:
+            base_z, suspect = base.log_z, base.clamped
         theta = self.bethe_gate.to(torch.float64)
         phi = self.bethe_suspect_gate.to(torch.float64)
         logit = theta + phi * suspect
+        if base is not None:
+            logit = logit + self.gate_unconverged_gate.to(torch.float64) * base.unconverged
         if unconverged is not None:
             logit = logit + self.bethe_unconverged_gate.to(torch.float64) * unconverged
         gate = (1.0 + BETHE_GATE_SCALE * logit).clamp(min=0.0)
-        out = g.ln_offset + gate * (base - g.ln_offset)
+        out = g.ln_offset + gate * (base_z - g.ln_offset)
         out = out.index_add(0, g.graph_of_clause, g_clause)
         return out.index_add(0, g.graph_of_var, g_var)
 
@@ -346,8 +407,9 @@ class BPNN(nn.Module):
             traj.append(self.layer(graph, traj[-1], k))
         return traj
 
-    def read(self, graph: FactorGraphBatch, traj: list[torch.Tensor]) -> BPNNOutput:
-        """Readout on the last K+1 messages of a trajectory (the last K feed BPNN-B)."""
+    def read(self, graph: FactorGraphBatch, traj: list[torch.Tensor], base: GateBase | None = None) -> BPNNOutput:
+        """Readout on the last K+1 messages of a trajectory (the last K feed BPNN-B). With
+        ``gate_base``, ``base`` may be given precomputed (training caches it); else it is computed."""
         K = self.config.num_layers
         feats = [layer_features(graph, lam) for lam in traj[-K:]]
         gates = gate_features(graph) if self.config.gate_features else None
@@ -357,18 +419,23 @@ class BPNN(nn.Module):
         unconverged = None
         if self.config.convergence_feature:
             unconverged = (residual.detach() > UNCONVERGED_TOL).to(torch.float64)
-        log_z = self.readout(graph, feats, gates, unconverged)
+        if self.config.gate_base and base is None:
+            base = gate_base(graph, self.config.gate_iters, self.config.damping)
+        log_z = self.readout(graph, feats, gates, unconverged, base if self.config.gate_base else None)
         return BPNNOutput(log_z=log_z, bethe_log_z=feats[-1]["bethe"], residual=residual, lam=traj[-1])
 
-    def forward(self, graph: FactorGraphBatch) -> BPNNOutput:
-        """Estimate ln Z for every formula of ``graph`` (K unrolled layers, no host sync)."""
+    def forward(self, graph: FactorGraphBatch, base: GateBase | None = None) -> BPNNOutput:
+        """Estimate ln Z for every formula of ``graph`` (K unrolled layers, no host sync; the gate
+        graph of ``gate_base`` is built once, before the loop)."""
+        if self.config.gate_base and base is None:
+            base = gate_base(graph, self.config.gate_iters, self.config.damping)
         graph = self.message_graph(graph)
-        return self.read(graph, self.propagate(graph))
+        return self.read(graph, self.propagate(graph), base)
 
 
 def num_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["BPNN", "BPNNConfig", "BPNNOutput", "DampingOperator", "Readout", "layer_features",
+__all__ = ["BPNN", "BPNNConfig", "BPNNOutput", "DampingOperator", "GateBase", "Readout", "gate_base", "layer_features",
            "num_parameters"]

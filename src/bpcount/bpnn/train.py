@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from bpcount.bpnn.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
-from bpcount.bpnn.model import BPNN, BPNNConfig
+from bpcount.bpnn.model import BPNN, BPNNConfig, GateBase, gate_base
 from bpcount.graph import build_batch
 from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, Residual
 
@@ -97,6 +97,7 @@ class Example:
     exact_seconds: float | None
     split: str = ""
     extra: bool = False  # from an ``extra_labels`` CSV: always trained on, never validated on
+    gate_row: torch.Tensor | None = None  # (3,) cached GateBase row (models with ``gate_base``)
 
     @property
     def num_edges(self) -> int:
@@ -267,6 +268,27 @@ def make_batches(examples: list[Example], batch_size: int, max_edges: int,
     return batches
 
 
+def cache_gate_base(model: BPNN, examples: list[Example], *, device: str = "cpu",
+                    max_edges: int = 400_000) -> None:
+    """Compute each example's gate-BP base once (``model.config.gate_base``): it has no parameters
+    and a fixed iteration count, so it is the same in every epoch and every batch."""
+    cfg = model.config
+    if not cfg.gate_base:
+        return
+    todo = [e for e in examples if e.gate_row is None]
+    for batch in make_batches(todo, 64, max_edges, None):
+        graph = build_batch([e.residual for e in batch], device=device, dtype=torch.float64)
+        rows = gate_base(graph, cfg.gate_iters, cfg.damping).stack().cpu()
+        for e, row in zip(batch, rows):
+            e.gate_row = row
+
+
+def _batch_base(model: BPNN, batch: list[Example], device: str) -> GateBase | None:
+    if not model.config.gate_base or any(e.gate_row is None for e in batch):
+        return None
+    return GateBase.from_rows(torch.stack([e.gate_row for e in batch]).to(device))
+
+
 def _loss(pred: torch.Tensor, batch: list[Example], kind: str) -> torch.Tensor:
     target = pred.new_tensor([e.ln_count for e in batch])
     err = pred - target
@@ -290,7 +312,7 @@ def predict(model: BPNN, examples: list[Example], *, batch_size: int = 16, max_e
     with torch.no_grad():
         for batch in make_batches(examples, batch_size, max_edges, None):
             graph = build_batch([e.residual for e in batch], device=device, dtype=dtype)
-            out[pos:pos + len(batch)] = model(graph).log_z.cpu().numpy()
+            out[pos:pos + len(batch)] = model(graph, _batch_base(model, batch, device)).log_z.cpu().numpy()
             pos += len(batch)
     return out
 
@@ -343,6 +365,7 @@ def train(config: TrainConfig) -> TrainResult:
         raise ValueError(f"{cfg.labels}: no usable training formulas (skipped: {skipped})")
     skip_txt = ", ".join(f"{v} {k}" for k, v in sorted(skipped.items())) or "none"
     _log(f"bpcount train: {len(train_set)} train, {len(val_set)} val formulas; skipped: {skip_txt}", cfg.progress)
+    cache_gate_base(model, train_set + val_set, device=cfg.device)
 
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = _scheduler(opt, cfg)
@@ -384,7 +407,7 @@ def train(config: TrainConfig) -> TrainResult:
                    disable=not cfg.progress, file=sys.stderr)
         for batch in bar:
             graph = build_batch([e.residual for e in batch], device=cfg.device, dtype=dtype)
-            pred = model(graph).log_z
+            pred = model(graph, _batch_base(model, batch, cfg.device)).log_z
             loss = _loss(pred, batch, cfg.loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()

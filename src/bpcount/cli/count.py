@@ -38,6 +38,9 @@ DEFAULT_METHOD = "bpnn"
 @click.option("--equivalences/--no-equivalences", default=None,
               help="Substitute equivalent literals while simplifying [default: on for bp and loopy; for bpnn, "
                    "as the checkpoint was trained].")
+@click.option("--gates/--no-gates", default=True, show_default=True,
+              help="bp: merge each Tseitin AND/OR gate and XOR triple into one factor (exact on tree "
+                   "circuits); --no-gates runs BP on one factor per clause.")
 @click.option("--ignore-projection", is_flag=True,
               help="Count all variables even when the file asks for projected counting (c t pmc, c p show).")
 @click.option("--strict", is_flag=True, help="More clauses than the header declares is an error.")
@@ -92,6 +95,8 @@ def count_command(inputs, fmt, verbose, quiet, task, tmpdir, maxrss, **kw):
     if not paths:
         raise click.UsageError("no *.cnf* files found in the given directories")
     opt_line = f" damping={options.damping}" if options.method != "bpnn" else ""
+    if options.method == "bp":
+        opt_line += f" gates={'on' if options.gates else 'off'}"
     report = Report(fmt=fmt, out=sys.stdout, err=sys.stderr, options_line=opt_line, verbose=verbose)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
