@@ -134,3 +134,22 @@ def test_engine_uses_gates_by_default_and_no_gates_is_clause_bp():
     assert on.ln_count == pytest.approx(ln_count(clauses, n), abs=1e-8)
     assert on.stats["gates"]["and"] + on.stats["gates"]["xor"] > 0
     assert "gates" not in off.stats and abs(off.ln_count - on.ln_count) > 1e-3
+
+
+def test_contradiction_flags_forbidden_certainties_only():
+    from bpcount.gatebp import LOGIT_CLAMP, contradiction
+
+    clauses = and_gate(3, [1, 2]) + [[3, 4, 5]]
+    gg = build_gate_graph(build_batch([raw(clauses, 5)]))
+    mu = torch.zeros(gg.num_edges, dtype=torch.float64)
+    assert not bool(contradiction(gg, mu).any())
+    # messages from the clause claim the output true for certain; unary fields claim input 1 false
+    phi = np.zeros((5, 2))
+    phi[0] = [0.0, -LOGIT_CLAMP]  # x1 = 1 has weight e^-40: "certainly false"
+    hard = build_gate_graph(build_batch([raw(clauses, 5, phi)]))
+    mu = torch.zeros(hard.num_edges, dtype=torch.float64)
+    clause_edges = hard.clause_edge
+    mu[clause_edges[hard.var_of_edge[clause_edges] == 2]] = LOGIT_CLAMP  # o = x3 certainly true
+    assert bool(contradiction(hard, mu).all())
+    res = run_gate_bp(gg, max_iters=200)
+    assert not bool(res.retried.any()) and bool(res.converged.all())

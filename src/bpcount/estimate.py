@@ -343,18 +343,21 @@ class Engine:
 
 
 def _run_gate_bp(graph, o: CountOptions, deadline: float | None):
-    """BP on the gate factor graph of ``graph``; per formula stats: gates merged (AND/OR, XOR)."""
+    """BP on the gate factor graph of ``graph``; per formula stats: factors merged (AND/OR gates, XOR
+    triples, tables) and whether a contradiction restart happened (bpcount.gatebp.run_gate_bp)."""
     import torch
 
     from bpcount.bp import segment_sum
     from bpcount.gatebp import run_gate_bp
-    from bpcount.gategraph import AND, XOR, build_gate_graph
+    from bpcount.gategraph import AND, TABLE, XOR, build_gate_graph
 
     gg = build_gate_graph(graph)
     res = run_gate_bp(gg, damping=o.damping, max_iters=o.max_iters, tol=o.tol, deadline=deadline)
     per = [segment_sum((gg.factor_kind == k).to(torch.int64), gg.graph_of_factor, gg.num_graphs).tolist()
-           for k in (AND, XOR)]
-    extra = [{"gates": {"and": a, "xor": x}} if a or x else {} for a, x in zip(*per)]
+           for k in (AND, XOR, TABLE)]
+    retried = res.retried.tolist()
+    extra = [({"gates": {"and": a, "xor": x, "table": t}} if a or x or t else {})
+             | ({"contradiction_restart": True} if r else {}) for a, x, t, r in zip(*per, retried)]
     return res, extra
 
 

@@ -37,7 +37,6 @@ from bpcount.bp import (
     DEFAULT_TOL,
     LN2,
     binary_entropy_from_logit,
-    damp,
     log1mexp,
     segment_max,
     segment_sum,
@@ -54,6 +53,12 @@ LOG_SUM_MARGIN = 1e-30
 #: log|ε| of an XOR edge is floored here so that a cavity of exactly 0 (ε = 0, the uniform start)
 #: can be subtracted from the factor's sum: Π ε of the others is then e^−100·… ≈ 0 as it should be.
 LOG_EPS_FLOOR = -100.0
+#: A factor with ln Z_f below this at the final messages is a contradiction (see :func:`contradiction`);
+#: half the clamp: an honest near-certain factor has ln Z_f ≈ 0, a contradicted one ≈ −LOGIT_CLAMP.
+CONTRADICTION_LOG_Z = -0.5 * LOGIT_CLAMP
+#: Damping of the restart after a contradiction, and its iteration budget (× max_iters).
+RETRY_DAMPING = 0.9
+RETRY_ITERS_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,46 @@ class GateBPResult:
     residual: torch.Tensor
     mu: torch.Tensor
     timed_out: bool
+    retried: torch.Tensor  # (B,) bool: restarted after a contradiction (see run_gate_bp)
+
+
+def contradiction(graph: GateGraph, mu: torch.Tensor) -> torch.Tensor:
+    """(B,) bool: some factor has ln Z_f < :data:`CONTRADICTION_LOG_Z` at messages μ, i.e. the
+    messages make near-certain claims that the factor forbids. Such a state is not a fixed point of
+    exact BP (there Z_f = 0 and ln Z = −inf); the clamp keeps it finite, and its Bethe value is an
+    artefact (off by multiples of :data:`LOGIT_CLAMP`)."""
+    upd = _factor_update(graph, _cavity(graph, mu))
+    low = (upd.log_z < CONTRADICTION_LOG_Z).to(torch.int64)
+    return low.new_zeros(graph.num_graphs).scatter_reduce(0, graph.graph_of_factor, low, reduce="amax") > 0
+
+
+def _iterate(graph: GateGraph, mu: torch.Tensor, done: torch.Tensor, damping: torch.Tensor, max_iters: int,
+             tol: float, check_every: int, deadline: float | None):
+    """Damped updates of the formulas not ``done`` (B,) with per-edge ``damping`` (E,)."""
+    B = graph.num_graphs
+    converged = done.clone()
+    iterations = torch.zeros(B, dtype=torch.int64, device=mu.device)
+    residual = torch.full((B,), float("inf"), dtype=mu.dtype, device=mu.device)
+    frozen = converged[graph.graph_of_edge]
+    timed_out = False
+    for t in range(1, max_iters + 1):
+        new = torch.lerp(gate_bp_step(graph, mu), mu, damping)
+        new = torch.where(frozen, mu, new)
+        if t % check_every == 0 or t == max_iters:
+            delta = segment_max((new - mu).abs(), graph.graph_of_edge, B)
+            residual = torch.where(converged, residual, delta)
+            iterations = torch.where(converged, iterations, torch.full_like(iterations, t))
+            converged = converged | (delta < tol)
+            frozen = converged[graph.graph_of_edge]
+            mu = new
+            if bool(converged.all()):
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                timed_out = True
+                break
+        else:
+            mu = new
+    return mu, converged, iterations, residual, timed_out
 
 
 def run_gate_bp(
@@ -195,46 +240,49 @@ def run_gate_bp(
     tol: float | None = None,
     check_every: int = 10,
     deadline: float | None = None,
+    retry_damping: float | None = RETRY_DAMPING,
 ) -> GateBPResult:
     """Damped parallel BP on a gate graph to convergence (per formula) or ``max_iters``.
 
     Same protocol as :func:`bpcount.bp.run_bp`: convergence (max |Δμ| < tol per formula) and the
     ``deadline`` are checked every ``check_every`` iterations only; converged formulas are frozen.
+    Formulas that end in a :func:`contradiction` are restarted from uniform messages with damping
+    ``retry_damping`` (slower, steadier updates) for up to RETRY_ITERS_FACTOR × ``max_iters``
+    iterations; the retry is kept where it converges without a contradiction.
     """
     if not 0.0 <= damping < 1.0:
         raise ValueError(f"damping must be in [0, 1), got {damping}")
     tol = DEFAULT_TOL.get(graph.dtype, 1e-6) if tol is None else tol
     B, device = graph.num_graphs, graph.device
-    mu = torch.zeros(graph.num_edges, dtype=graph.dtype, device=device)
-    converged = torch.zeros(B, dtype=torch.bool, device=device)
-    iterations = torch.zeros(B, dtype=torch.int64, device=device)
-    residual = torch.full((B,), float("inf"), dtype=graph.dtype, device=device)
-    frozen = converged[graph.graph_of_edge]
-    timed_out = False
-    if graph.num_edges:
-        for t in range(1, max_iters + 1):
-            new = damp(gate_bp_step(graph, mu), mu, damping)
-            new = torch.where(frozen, mu, new)
-            if t % check_every == 0 or t == max_iters:
-                delta = segment_max((new - mu).abs(), graph.graph_of_edge, B)
-                residual = torch.where(converged, residual, delta)
-                iterations = torch.where(converged, iterations, torch.full_like(iterations, t))
-                converged = converged | (delta < tol)
-                frozen = converged[graph.graph_of_edge]
-                mu = new
-                if bool(converged.all()):
-                    break
-                if deadline is not None and time.monotonic() > deadline:
-                    timed_out = True
-                    break
-            else:
-                mu = new
     n_edges = segment_sum(torch.ones(graph.num_edges, dtype=graph.dtype, device=device), graph.graph_of_edge, B)
     empty = n_edges == 0
+    mu = torch.zeros(graph.num_edges, dtype=graph.dtype, device=device)
+    converged, iterations = empty.clone(), torch.zeros(B, dtype=torch.int64, device=device)
+    residual = torch.zeros(B, dtype=graph.dtype, device=device)
+    timed_out = False
+    retried = torch.zeros(B, dtype=torch.bool, device=device)
+    if graph.num_edges:
+        weight = torch.full_like(mu, damping)
+        mu, converged, iterations, residual, timed_out = _iterate(graph, mu, empty, weight, max_iters, tol,
+                                                                 check_every, deadline)
+        bad = contradiction(graph, mu) & ~empty
+        if retry_damping is not None and retry_damping > damping and not timed_out and bool(bad.any()):
+            edge_bad = bad[graph.graph_of_edge]
+            weight = torch.full_like(mu, retry_damping)
+            start = torch.where(edge_bad, torch.zeros_like(mu), mu)
+            mu2, conv2, it2, res2, timed_out = _iterate(graph, start, ~bad, weight, RETRY_ITERS_FACTOR * max_iters,
+                                                        tol, check_every, deadline)
+            keep = bad & conv2 & ~contradiction(graph, mu2)
+            keep_edge = keep[graph.graph_of_edge]
+            mu = torch.where(keep_edge, mu2, mu)
+            converged = torch.where(keep, conv2, converged)
+            iterations = torch.where(bad, iterations + it2, iterations)
+            residual = torch.where(keep, res2, residual)
+            retried = bad
     converged = converged | empty
     residual = torch.where(empty, torch.zeros_like(residual), residual)
     return GateBPResult(log_z=gate_bethe_log_z(graph, mu), converged=converged, iterations=iterations,
-                        residual=residual, mu=mu, timed_out=timed_out)
+                        residual=residual, mu=mu, timed_out=timed_out, retried=retried)
 
 
-__all__ = ["GateBPResult", "LOGIT_CLAMP", "gate_bethe_log_z", "gate_bp_step", "run_gate_bp"]
+__all__ = ["GateBPResult", "LOGIT_CLAMP", "contradiction", "gate_bethe_log_z", "gate_bp_step", "run_gate_bp"]

@@ -242,3 +242,21 @@ def test_gate_base_model_starts_at_gate_bp_and_keeps_invariances():
     for what in ("literals", "clauses", "variables", "polarity"):
         other = trained(build_batch([_permuted(p, rng, what) for p in parts])).log_z
         torch.testing.assert_close(other, out, rtol=0, atol=1e-7)
+
+
+def test_base_when_converged_keeps_the_gate_bp_value_of_converged_formulas():
+    from bpcount.bpnn.model import gate_base
+    from tests.bpnn.test_structure import _planted
+    from tests.bpnn.test_structure import residual as raw_residual
+
+    rng = np.random.default_rng(22)
+    parts = [raw_residual(*_planted(rng)) for _ in range(6)]
+    graph = build_batch(parts)
+    cfg = BPNNConfig(num_layers=2, gate_base=True, gate_iters=25, base_when_converged=True)
+    model = randomised(BPNN(cfg).double(), seed=4)
+    base = gate_base(graph, cfg.gate_iters, cfg.damping)
+    out = model(graph).log_z
+    trusted = (base.unconverged == 0) & (base.clamped == 0)
+    assert 0 < int(trusted.sum()) < len(parts)  # both kinds present
+    torch.testing.assert_close(out[trusted], base.log_z[trusted], rtol=0, atol=0)
+    assert bool(((out - base.log_z).abs()[~trusted] > 1e-6).all())

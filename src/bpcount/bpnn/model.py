@@ -98,6 +98,8 @@ class BPNNConfig:
     gate_base: bool = False  # the readout's base is the Bethe ln Z of BP on the gate factor graph
     # (bpcount.gategraph / gatebp; exact on tree circuits), not the clause-level Bethe value
     gate_iters: int = 300  # gate_base: damped gate-BP iterations (fixed count, no gradients)
+    base_when_converged: bool = False  # gate_base: where gate BP converged (and was not clamped) the
+    # output is its Bethe value exactly; the learned readout corrects only the other formulas
     message_dtype: str | None = None  # "float32" | "float64": BPNN-D message precision whatever the
     # graph's (a model trained with float32 messages should run with them: non-converged trajectories
     # with saturated messages differ between precisions); None: the graph's dtype
@@ -282,6 +284,7 @@ class Readout(nn.Module):
         self.var_mlp = _mlp(VAR_FEATURES * K + 2 + gv + u, cfg.var_hidden, 1)
         self.clause_lin = nn.Linear(LINEAR_TERMS * K + (gc + 1 if gates else 0), 1, bias=False)
         self.var_lin = nn.Linear(LINEAR_TERMS * K + (gv + 1 if gates else 0), 1, bias=False)
+        self.base_when_converged = cfg.gate_base and cfg.base_when_converged
         self.bethe_gate = nn.Parameter(torch.zeros(()))
         self.bethe_suspect_gate = nn.Parameter(torch.zeros(()))
         if cfg.convergence_feature:
@@ -356,7 +359,10 @@ class Readout(nn.Module):
         gate = (1.0 + BETHE_GATE_SCALE * logit).clamp(min=0.0)
         out = g.ln_offset + gate * (base_z - g.ln_offset)
         out = out.index_add(0, g.graph_of_clause, g_clause)
-        return out.index_add(0, g.graph_of_var, g_var)
+        out = out.index_add(0, g.graph_of_var, g_var)
+        if self.base_when_converged and base is not None:
+            out = torch.where(torch.maximum(base.unconverged, base.clamped) > 0, out, base_z)
+        return out
 
 
 class BPNN(nn.Module):

@@ -51,6 +51,9 @@ from bpcount.cli.common import verbosity_options
 @click.option("--gate-base", is_flag=True,
               help="Readout base: the Bethe ln Z of BP on the gate factor graph (Tseitin gates and XOR "
                    "triples merged into single factors) instead of the clause-level Bethe value.")
+@click.option("--base-when-converged", is_flag=True,
+              help="--gate-base: output the gate-BP value itself where gate BP converged (not clamped); "
+                   "the readout corrects only the other formulas.")
 @click.option("--gate-iters", type=click.IntRange(min=1), default=300, show_default=True,
               help="--gate-base: damped gate-BP iterations (fixed count).")
 @click.option("--convergence-feature", is_flag=True,
@@ -69,7 +72,7 @@ from bpcount.cli.common import verbosity_options
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
 @verbosity_options
 def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
-                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, hidden, max_edges, exact_max_vars, equivalences, seed, dtype, device,
+                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, equivalences, seed, dtype, device,
                   resume, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
@@ -77,7 +80,7 @@ def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, 
 
     model = BPNNConfig(num_layers=layers, tied=tied, damping=damping, warmup_iters=warmup_iters,
                        gate_features=gate_features, convergence_feature=convergence_feature,
-                       gate_base=gate_base, gate_iters=gate_iters,
+                       gate_base=gate_base, gate_iters=gate_iters, base_when_converged=base_when_converged,
                        edge_hidden=hidden, clause_hidden=hidden, var_hidden=hidden)
     config = TrainConfig(labels=labels, extra_labels=tuple(extra_labels), data_dirs=tuple(data_dirs), out_dir=out_dir, model=model, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
