@@ -163,6 +163,53 @@ def bethe_log_z(graph: FactorGraphBatch, lam: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
+class Iterated:
+    """Outcome of :func:`iterate`; per-formula tensors (B,)."""
+
+    x: torch.Tensor  # (E,) final messages
+    converged: torch.Tensor  # bool: max |Δx| < tol at some check (then frozen)
+    iterations: torch.Tensor  # int64: iterations until convergence, or all that ran
+    residual: torch.Tensor  # last measured max |Δx|
+    timed_out: bool  # the deadline stopped the loop before every formula converged
+
+
+def iterate(step, x: torch.Tensor, graph_of_edge: torch.Tensor, done: torch.Tensor,
+            damping: float | torch.Tensor, *, max_iters: int, tol: float, check_every: int = 10,
+            deadline: float | None = None) -> Iterated:
+    """Damped fixed-point iteration x ← lerp(step(x), x, damping) with per-formula freezing.
+
+    ``step``: (E,) → (E,) undamped update; ``done`` (B,): formulas frozen from the start;
+    ``damping``: a float or a per-edge (E,) weight of the old message. Convergence (per-formula max
+    |Δx| < ``tol``, a segment max) and ``deadline`` (a ``time.monotonic()`` value) are checked every
+    ``check_every`` iterations: one host synchronisation per check, none per iteration.
+    """
+    B = done.shape[0]
+    converged = done.clone()
+    iterations = torch.zeros(B, dtype=torch.int64, device=x.device)
+    residual = torch.full((B,), float("inf"), dtype=x.dtype, device=x.device)
+    frozen = converged[graph_of_edge]
+    timed_out = False
+    for t in range(1, max_iters + 1):
+        new = torch.lerp(step(x), x, damping) if not (isinstance(damping, float) and damping == 0.0) else step(x)
+        new = torch.where(frozen, x, new)
+        if t % check_every == 0 or t == max_iters:
+            delta = segment_max((new - x).abs(), graph_of_edge, B)
+            residual = torch.where(converged, residual, delta)
+            iterations = torch.where(converged, iterations, torch.full_like(iterations, t))
+            converged = converged | (delta < tol)
+            frozen = converged[graph_of_edge]
+            x = new
+            if bool(converged.all()):
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                timed_out = True
+                break
+        else:
+            x = new
+    return Iterated(x, converged, iterations, residual, timed_out)
+
+
+@dataclass(frozen=True)
 class BPResult:
     """Outcome of :func:`run_bp`. Per-formula tensors have shape (B,).
 
@@ -206,32 +253,14 @@ def run_bp(
     tol = DEFAULT_TOL.get(graph.dtype, 1e-6) if tol is None else tol
     B, device = graph.num_graphs, graph.device
     lam = torch.zeros(graph.num_edges, dtype=graph.dtype, device=device) if init is None else init.clone()
-    converged = torch.zeros(B, dtype=torch.bool, device=device)
-    iterations = torch.zeros(B, dtype=torch.int64, device=device)
-    residual = torch.full((B,), float("inf"), dtype=graph.dtype, device=device)
-    frozen_edge = converged[graph.graph_of_edge]
-    timed_out = False
+    done = torch.zeros(B, dtype=torch.bool, device=device)
     if graph.num_edges == 0:
-        converged[:] = True
-        residual.zero_()
+        converged, iterations = torch.ones_like(done), torch.zeros(B, dtype=torch.int64, device=device)
+        residual, timed_out = torch.zeros(B, dtype=graph.dtype, device=device), False
     else:
-        for t in range(1, max_iters + 1):
-            new = damp(bp_step(graph, lam), lam, damping)
-            new = torch.where(frozen_edge, lam, new)
-            if t % check_every == 0 or t == max_iters:
-                delta = segment_max((new - lam).abs(), graph.graph_of_edge, B)
-                residual = torch.where(converged, residual, delta)
-                iterations = torch.where(converged, iterations, torch.full_like(iterations, t))
-                converged = converged | (delta < tol)
-                frozen_edge = converged[graph.graph_of_edge]
-                lam = new
-                if bool(converged.all()):
-                    break
-                if deadline is not None and time.monotonic() > deadline:
-                    timed_out = True
-                    break
-            else:
-                lam = new
+        it = iterate(lambda x: bp_step(graph, x), lam, graph.graph_of_edge, done, damping, max_iters=max_iters,
+                     tol=tol, check_every=check_every, deadline=deadline)
+        lam, converged, iterations, residual, timed_out = it.x, it.converged, it.iterations, it.residual, it.timed_out
         # formulas with no edges are trivially converged
     empty = segment_sum(torch.ones_like(lam), graph.graph_of_edge, B) == 0 if graph.num_edges else torch.ones(B, dtype=torch.bool, device=device)
     converged = converged | empty

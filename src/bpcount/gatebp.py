@@ -27,7 +27,6 @@ on forests, so exact on tree circuits once their gates are merged.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
@@ -37,8 +36,8 @@ from bpcount.bp import (
     DEFAULT_TOL,
     LN2,
     binary_entropy_from_logit,
+    iterate,
     log1mexp,
-    segment_max,
     segment_sum,
 )
 from bpcount.gategraph import CLAUSE, XOR, GateGraph, TableGroup
@@ -203,35 +202,6 @@ def contradiction(graph: GateGraph, mu: torch.Tensor) -> torch.Tensor:
     return low.new_zeros(graph.num_graphs).scatter_reduce(0, graph.graph_of_factor, low, reduce="amax") > 0
 
 
-def _iterate(graph: GateGraph, mu: torch.Tensor, done: torch.Tensor, damping: torch.Tensor, max_iters: int,
-             tol: float, check_every: int, deadline: float | None):
-    """Damped updates of the formulas not ``done`` (B,) with per-edge ``damping`` (E,)."""
-    B = graph.num_graphs
-    converged = done.clone()
-    iterations = torch.zeros(B, dtype=torch.int64, device=mu.device)
-    residual = torch.full((B,), float("inf"), dtype=mu.dtype, device=mu.device)
-    frozen = converged[graph.graph_of_edge]
-    timed_out = False
-    for t in range(1, max_iters + 1):
-        new = torch.lerp(gate_bp_step(graph, mu), mu, damping)
-        new = torch.where(frozen, mu, new)
-        if t % check_every == 0 or t == max_iters:
-            delta = segment_max((new - mu).abs(), graph.graph_of_edge, B)
-            residual = torch.where(converged, residual, delta)
-            iterations = torch.where(converged, iterations, torch.full_like(iterations, t))
-            converged = converged | (delta < tol)
-            frozen = converged[graph.graph_of_edge]
-            mu = new
-            if bool(converged.all()):
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                timed_out = True
-                break
-        else:
-            mu = new
-    return mu, converged, iterations, residual, timed_out
-
-
 def run_gate_bp(
     graph: GateGraph,
     *,
@@ -262,16 +232,17 @@ def run_gate_bp(
     timed_out = False
     retried = torch.zeros(B, dtype=torch.bool, device=device)
     if graph.num_edges:
-        weight = torch.full_like(mu, damping)
-        mu, converged, iterations, residual, timed_out = _iterate(graph, mu, empty, weight, max_iters, tol,
-                                                                 check_every, deadline)
+        it = iterate(lambda m: gate_bp_step(graph, m), mu, graph.graph_of_edge, empty, damping,
+                     max_iters=max_iters, tol=tol, check_every=check_every, deadline=deadline)
+        mu, converged, iterations, residual, timed_out = it.x, it.converged, it.iterations, it.residual, it.timed_out
         bad = contradiction(graph, mu) & ~empty
         if retry_damping is not None and retry_damping > damping and not timed_out and bool(bad.any()):
             edge_bad = bad[graph.graph_of_edge]
-            weight = torch.full_like(mu, retry_damping)
             start = torch.where(edge_bad, torch.zeros_like(mu), mu)
-            mu2, conv2, it2, res2, timed_out = _iterate(graph, start, ~bad, weight, RETRY_ITERS_FACTOR * max_iters,
-                                                        tol, check_every, deadline)
+            re = iterate(lambda m: gate_bp_step(graph, m), start, graph.graph_of_edge, ~bad, retry_damping,
+                         max_iters=RETRY_ITERS_FACTOR * max_iters, tol=tol, check_every=check_every,
+                         deadline=deadline)
+            mu2, conv2, it2, res2, timed_out = re.x, re.converged, re.iterations, re.residual, re.timed_out
             keep = bad & conv2 & ~contradiction(graph, mu2)
             keep_edge = keep[graph.graph_of_edge]
             mu = torch.where(keep_edge, mu2, mu)

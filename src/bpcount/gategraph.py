@@ -135,7 +135,7 @@ def _pair_key(p: torch.Tensor, q: torch.Tensor, num_literals: int) -> torch.Tens
 
 
 @dataclass(frozen=True)
-class _Candidates:
+class GateCandidates:
     """Candidate gates as (candidate, clause) membership pairs plus per-candidate data."""
 
     member_cand: torch.Tensor  # (M,) candidate id of each membership
@@ -146,7 +146,8 @@ class _Candidates:
     and_edge: torch.Tensor  # (A,) output edge (in the long clause) of each AND candidate
 
 
-def _candidates(g: FactorGraphBatch) -> _Candidates:
+def gate_candidates(g: FactorGraphBatch) -> GateCandidates:
+    """Every XOR triple and AND/OR gate definition in ``g`` (overlapping; see the module docstring)."""
     dev = g.var_of_edge.device
     n_lit = 2 * g.num_vars
     size = g.clause_size.to(torch.int64)
@@ -217,7 +218,7 @@ def _candidates(g: FactorGraphBatch) -> _Candidates:
         cand_parts += [cand_id[and_edge], cand_id[e_rep[use]]]
         clause_parts += [g.clause_of_edge[and_edge], bin_clause[pos[use]]]
     empty = torch.zeros(0, dtype=torch.int64, device=dev)
-    return _Candidates(
+    return GateCandidates(
         member_cand=torch.cat(cand_parts) if cand_parts else empty,
         member_clause=torch.cat(clause_parts) if clause_parts else empty,
         num_xor=num_xor, xor_clause=xor_clause, xor_parity=xor_parity, and_edge=and_edge)
@@ -402,7 +403,7 @@ def build_gate_graph(graph: FactorGraphBatch) -> GateGraph:
     """
     g = graph
     dev = g.device
-    cands = _candidates(g)
+    cands = gate_candidates(g)
     n_cand = cands.num_xor + len(cands.and_edge)
     is_and = (torch.arange(n_cand, device=dev) >= cands.num_xor).to(torch.int64)
     priority = is_and * PRIORITY_STRIDE + _structural_hash(g, cands.member_cand, cands.member_clause, n_cand)
@@ -497,4 +498,4 @@ def _table_groups(factor: torch.Tensor, size: torch.Tensor, allowed: torch.Tenso
     return tuple(groups)
 
 
-__all__ = ["AND", "CLAUSE", "GateGraph", "MAX_GATE_WIDTH", "MAX_TABLE_VARS", "TABLE", "TableGroup", "XOR", "build_gate_graph"]
+__all__ = ["AND", "CLAUSE", "GateCandidates", "GateGraph", "MAX_GATE_WIDTH", "MAX_TABLE_VARS", "TABLE", "TableGroup", "XOR", "build_gate_graph", "gate_candidates"]
