@@ -152,4 +152,43 @@ def test_contradiction_flags_forbidden_certainties_only():
     mu[clause_edges[hard.var_of_edge[clause_edges] == 2]] = LOGIT_CLAMP  # o = x3 certainly true
     assert bool(contradiction(hard, mu).all())
     res = run_gate_bp(gg, max_iters=200)
-    assert not bool(res.retried.any()) and bool(res.converged.all())
+    assert not bool(res.contradicted.any()) and bool(res.converged.all())
+
+
+def test_solve_restarts_only_contradicted_formulas_on_their_own_graph(monkeypatch):
+    import bpcount.gatebp as gatebp
+
+    rng = np.random.default_rng(9)  # formula 1 converges under the restart's damping
+    parts = [raw(*circuit_like(rng)) for _ in range(3)]
+    calls = []
+
+    def make_graph(idx):
+        calls.append(list(idx))
+        return build_gate_graph(build_batch([parts[i] for i in idx]))
+
+    plain = gatebp.solve_gate_bp(make_graph, 3, max_iters=400)
+    assert calls == [[0, 1, 2]] and not bool(plain.retried.any())
+
+    real = gatebp.contradiction
+    first = {"done": False}
+
+    def flag_second_once(graph, mu):  # pretend formula 1 ended in a contradiction in the first pass
+        out = real(graph, mu)
+        if not first["done"] and graph.num_graphs == 3:
+            first["done"] = True
+            out = out.clone()
+            out[1] = True
+        return out
+
+    monkeypatch.setattr(gatebp, "contradiction", flag_second_once)
+    calls.clear()
+    res = gatebp.solve_gate_bp(make_graph, 3, max_iters=400)
+    assert calls == [[0, 1, 2], [1]]
+    assert res.retried.tolist() == [False, True, False]
+    alone = run_gate_bp(build_gate_graph(build_batch([parts[1]])), damping=gatebp.RETRY_DAMPING,
+                        max_iters=gatebp.RETRY_ITERS_FACTOR * 400)
+    kept = bool(alone.converged.item()) and not bool(alone.contradicted.item())
+    expected = alone.log_z.item() if kept else plain.log_z[1].item()
+    assert res.log_z[1].item() == pytest.approx(expected, abs=1e-12)
+    assert kept and res.log_z[1].item() != plain.log_z[1].item()
+    torch.testing.assert_close(res.log_z[[0, 2]], plain.log_z[[0, 2]], rtol=0, atol=0)

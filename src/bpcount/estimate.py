@@ -309,7 +309,7 @@ class Engine:
         with torch.no_grad():
             if o.method == "bp":
                 if o.gates:
-                    res, extra = _run_gate_bp(graph, o, deadline)
+                    res, extra = _run_gate_bp(residuals, graph, o, deadline)
                 else:
                     from bpcount.bp import run_bp
 
@@ -342,17 +342,25 @@ class Engine:
         ]
 
 
-def _run_gate_bp(graph, o: CountOptions, deadline: float | None):
+def _run_gate_bp(residuals: list[Residual], graph, o: CountOptions, deadline: float | None):
     """BP on the gate factor graph of ``graph``; per formula stats: factors merged (AND/OR gates, XOR
     triples, tables) and whether a contradiction restart happened (bpcount.gatebp.run_gate_bp)."""
     import torch
 
     from bpcount.bp import segment_sum
-    from bpcount.gatebp import run_gate_bp
+    from bpcount.gatebp import solve_gate_bp
     from bpcount.gategraph import AND, TABLE, XOR, build_gate_graph
+    from bpcount.graph import build_batch
 
     gg = build_gate_graph(graph)
-    res = run_gate_bp(gg, damping=o.damping, max_iters=o.max_iters, tol=o.tol, deadline=deadline)
+
+    def make_graph(idx: list[int]):
+        if len(idx) == graph.num_graphs:
+            return gg
+        return build_gate_graph(build_batch([residuals[i] for i in idx], device=graph.device, dtype=graph.dtype))
+
+    res = solve_gate_bp(make_graph, graph.num_graphs, damping=o.damping, max_iters=o.max_iters, tol=o.tol,
+                        deadline=deadline)
     per = [segment_sum((gg.factor_kind == k).to(torch.int64), gg.graph_of_factor, gg.num_graphs).tolist()
            for k in (AND, XOR, TABLE)]
     retried = res.retried.tolist()

@@ -27,6 +27,7 @@ on forests, so exact on tree circuits once their gates are merged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -189,7 +190,8 @@ class GateBPResult:
     residual: torch.Tensor
     mu: torch.Tensor
     timed_out: bool
-    retried: torch.Tensor  # (B,) bool: restarted after a contradiction (see run_gate_bp)
+    contradicted: torch.Tensor  # (B,) bool: the final messages are a contradiction (see contradiction)
+    retried: torch.Tensor  # (B,) bool: restarted after a contradiction (see solve_gate_bp)
 
 
 def contradiction(graph: GateGraph, mu: torch.Tensor) -> torch.Tensor:
@@ -210,15 +212,13 @@ def run_gate_bp(
     tol: float | None = None,
     check_every: int = 10,
     deadline: float | None = None,
-    retry_damping: float | None = RETRY_DAMPING,
 ) -> GateBPResult:
     """Damped parallel BP on a gate graph to convergence (per formula) or ``max_iters``.
 
     Same protocol as :func:`bpcount.bp.run_bp`: convergence (max |Δμ| < tol per formula) and the
     ``deadline`` are checked every ``check_every`` iterations only; converged formulas are frozen.
-    Formulas that end in a :func:`contradiction` are restarted from uniform messages with damping
-    ``retry_damping`` (slower, steadier updates) for up to RETRY_ITERS_FACTOR × ``max_iters``
-    iterations; the retry is kept where it converges without a contradiction.
+    ``contradicted`` flags formulas that end in a :func:`contradiction` (see
+    :func:`solve_gate_bp` for the restart).
     """
     if not 0.0 <= damping < 1.0:
         raise ValueError(f"damping must be in [0, 1), got {damping}")
@@ -230,30 +230,54 @@ def run_gate_bp(
     converged, iterations = empty.clone(), torch.zeros(B, dtype=torch.int64, device=device)
     residual = torch.zeros(B, dtype=graph.dtype, device=device)
     timed_out = False
-    retried = torch.zeros(B, dtype=torch.bool, device=device)
     if graph.num_edges:
         it = iterate(lambda m: gate_bp_step(graph, m), mu, graph.graph_of_edge, empty, damping,
                      max_iters=max_iters, tol=tol, check_every=check_every, deadline=deadline)
         mu, converged, iterations, residual, timed_out = it.x, it.converged, it.iterations, it.residual, it.timed_out
-        bad = contradiction(graph, mu) & ~empty
-        if retry_damping is not None and retry_damping > damping and not timed_out and bool(bad.any()):
-            edge_bad = bad[graph.graph_of_edge]
-            start = torch.where(edge_bad, torch.zeros_like(mu), mu)
-            re = iterate(lambda m: gate_bp_step(graph, m), start, graph.graph_of_edge, ~bad, retry_damping,
-                         max_iters=RETRY_ITERS_FACTOR * max_iters, tol=tol, check_every=check_every,
-                         deadline=deadline)
-            mu2, conv2, it2, res2, timed_out = re.x, re.converged, re.iterations, re.residual, re.timed_out
-            keep = bad & conv2 & ~contradiction(graph, mu2)
-            keep_edge = keep[graph.graph_of_edge]
-            mu = torch.where(keep_edge, mu2, mu)
-            converged = torch.where(keep, conv2, converged)
-            iterations = torch.where(bad, iterations + it2, iterations)
-            residual = torch.where(keep, res2, residual)
-            retried = bad
     converged = converged | empty
     residual = torch.where(empty, torch.zeros_like(residual), residual)
+    contradicted = contradiction(graph, mu) & ~empty if graph.num_edges else torch.zeros_like(empty)
     return GateBPResult(log_z=gate_bethe_log_z(graph, mu), converged=converged, iterations=iterations,
-                        residual=residual, mu=mu, timed_out=timed_out, retried=retried)
+                        residual=residual, mu=mu, timed_out=timed_out, contradicted=contradicted,
+                        retried=torch.zeros_like(empty))
 
 
-__all__ = ["GateBPResult", "LOGIT_CLAMP", "contradiction", "gate_bethe_log_z", "gate_bp_step", "run_gate_bp"]
+def solve_gate_bp(
+    make_graph: Callable[[list[int]], GateGraph],
+    num_graphs: int,
+    *,
+    damping: float = 0.5,
+    max_iters: int = 500,
+    tol: float | None = None,
+    deadline: float | None = None,
+    retry_damping: float | None = RETRY_DAMPING,
+) -> GateBPResult:
+    """:func:`run_gate_bp` on ``make_graph(all formulas)``, then a restart of the formulas that end in
+    a contradiction, from uniform messages with damping ``retry_damping`` (slower, steadier
+    updates) for up to RETRY_ITERS_FACTOR × ``max_iters`` iterations, on a graph of those formulas
+    only (``make_graph(indices)``). A restart replaces the first result where it converges without a
+    contradiction; ``retried`` flags the restarted formulas, ``mu`` is the first pass's.
+    """
+    first = run_gate_bp(make_graph(list(range(num_graphs))), damping=damping, max_iters=max_iters, tol=tol,
+                        deadline=deadline)
+    bad = torch.nonzero(first.contradicted).squeeze(-1).tolist()
+    if retry_damping is None or retry_damping <= damping or first.timed_out or not bad:
+        return first
+    again = run_gate_bp(make_graph(bad), damping=retry_damping, max_iters=RETRY_ITERS_FACTOR * max_iters,
+                        tol=tol, deadline=deadline)
+    idx = torch.tensor(bad, dtype=torch.int64, device=first.log_z.device)
+    keep = again.converged & ~again.contradicted
+    pick = idx[keep]
+
+    def merge(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a.index_copy(0, pick, b[keep].to(a.dtype))
+
+    retried = first.retried.index_fill(0, idx, True)
+    return GateBPResult(log_z=merge(first.log_z, again.log_z), converged=merge(first.converged, again.converged),
+                        iterations=first.iterations.index_add(0, idx, again.iterations),
+                        residual=merge(first.residual, again.residual), mu=first.mu,
+                        timed_out=again.timed_out, contradicted=merge(first.contradicted, again.contradicted),
+                        retried=retried)
+
+
+__all__ = ["GateBPResult", "LOGIT_CLAMP", "contradiction", "gate_bethe_log_z", "gate_bp_step", "run_gate_bp", "solve_gate_bp"]
