@@ -56,6 +56,8 @@ PRIORITY_STRIDE = 2**32
 MAX_CONFLICTS = 2**20
 CLASS_STRIDE = PRIORITY_STRIDE * 2**21
 HASH_ROUNDS = 1
+#: Multiplier of the row hash of :func:`_row_ids` (odd, < 2^61; int64 arithmetic wraps).
+HASH_ROW_MULTIPLIER = 0x1F3D5B79A3C4E5F1
 #: Sign patterns of a ternary clause (3 bits).
 _PATTERNS = 8
 
@@ -163,7 +165,7 @@ def gate_candidates(g: FactorGraphBatch) -> GateCandidates:
         edges = start[tri].unsqueeze(-1) + torch.arange(3, device=dev)
         vars_, order = g.var_of_edge[edges].sort(dim=-1)
         fv = g.fval_of_edge[edges].to(torch.int64).gather(-1, order)
-        _, group = torch.unique(vars_, dim=0, return_inverse=True)
+        group = _row_ids(vars_)
         pattern = fv[:, 0] * 4 + fv[:, 1] * 2 + fv[:, 2]
         parity = fv.sum(-1) % 2
         cell = group * _PATTERNS + pattern
@@ -179,11 +181,14 @@ def gate_candidates(g: FactorGraphBatch) -> GateCandidates:
         in_xor = complete[key]
         # one candidate per complete (group, parity); the clause falsified by x = fv, so the
         # allowed assignments have parity 1 − p
+        # hashed group ids can collide: a group whose clauses are not all over one triple is dropped
+        same = (vars_ == vars_[_first_of(group, int(group.max()) + 1)[group]]).all(-1)
+        bad_group = torch.zeros(int(group.max()) + 1, dtype=torch.bool, device=dev)
+        bad_group[group[~same]] = True
+        in_xor &= ~bad_group[group]
         cand_key, cand_of_clause = torch.unique(key[in_xor], return_inverse=True)
         xor_members = tri[in_xor]
-        first = torch.full((len(cand_key),), g.num_clauses, dtype=torch.int64, device=dev)
-        first = first.scatter_reduce(0, cand_of_clause, xor_members, reduce="amin")
-        xor_clause = first
+        xor_clause = tri[_first_of(cand_of_clause, len(cand_key), torch.nonzero(in_xor).squeeze(-1))]
         xor_parity = 1 - (cand_key % 2)
         cand_parts.append(cand_of_clause)
         clause_parts.append(xor_members)
@@ -331,9 +336,11 @@ def _tables(g: FactorGraphBatch, free: torch.Tensor) -> tuple[torch.Tensor, torc
                 break
             pair = torch.cat([trip[:-d][same][:, :3], trip[d:][same][:, 2:3]], dim=-1)
             parts.append(pair.sort(-1).values)
-    sets = torch.unique(torch.cat(parts), dim=0)  # (S, 4)
-    if not len(sets):
+    allsets = torch.cat(parts)
+    if not len(allsets):
         return none
+    sid = _row_ids(allsets)
+    sets = allsets[_first_of(sid, int(sid.max()) + 1)]  # (S, 4), one row per distinct set
 
     # members: free clauses whose (padded) variable set is a subset of the candidate's
     ksets = (sets < V).sum(-1)
@@ -346,17 +353,21 @@ def _tables(g: FactorGraphBatch, free: torch.Tensor) -> tuple[torch.Tensor, torc
         rows.append(sub)
         cand.append(torch.nonzero(ok).squeeze(-1))
     rows, cand = torch.cat(rows), torch.cat(cand)
-    keys, inv = torch.unique(torch.cat([cvars, rows]), dim=0, return_inverse=True)
+    inv = _row_ids(torch.cat([cvars, rows]))
+    n_keys = int(inv.max()) + 1
     clause_key, row_key = inv[: len(cvars)], inv[len(cvars):]
     # clauses per key (CSR), then (candidate, clause) memberships
     order = clause_key.argsort()
-    count = torch.bincount(clause_key, minlength=len(keys))
+    count = torch.bincount(clause_key, minlength=n_keys)
     start = torch.cumsum(count, 0) - count
     n_mem = count[row_key]
     m_cand = torch.repeat_interleave(cand, n_mem)
     first = torch.cumsum(n_mem, 0) - n_mem
     offs = torch.arange(int(n_mem.sum()), device=dev) - torch.repeat_interleave(first, n_mem)
     m_local = order[torch.repeat_interleave(start[row_key], n_mem) + offs]  # index into cl
+    # hashed row ids can collide: keep only memberships whose clause really lies inside the set
+    inside = ((cvars[m_local].unsqueeze(-1) == sets[m_cand].unsqueeze(1)).any(-1) | (cvars[m_local] == V)).all(-1)
+    m_cand, m_local = m_cand[inside], m_local[inside]
     per_cand = torch.bincount(m_cand, minlength=len(sets))
     good = per_cand >= 2
     n_good = int(good.sum())
@@ -387,6 +398,26 @@ def _tables(g: FactorGraphBatch, free: torch.Tensor) -> tuple[torch.Tensor, torc
     allowed = torch.ones(len(sets), 2 ** W, dtype=torch.int64, device=dev)
     allowed = allowed.scatter_reduce(0, t_of.unsqueeze(-1).expand_as(sat), sat.to(torch.int64), reduce="amin")
     return sets, allowed.to(torch.bool), owner
+
+
+def _first_of(ids: torch.Tensor, n: int, positions: torch.Tensor | None = None) -> torch.Tensor:
+    """(n,) the first position (or ``positions`` entry) at which each id 0..n−1 occurs in ``ids``."""
+    pos = torch.arange(len(ids), device=ids.device) if positions is None else positions
+    out = torch.full((n,), torch.iinfo(torch.int64).max, dtype=torch.int64, device=ids.device)
+    return out.scatter_reduce(0, ids, pos, reduce="amin")
+
+
+def _row_ids(rows: torch.Tensor) -> torch.Tensor:
+    """(N,) int64 ids of the distinct rows of an (N, w) int64 tensor, equal rows equal ids.
+
+    Rows are hashed to one int64 (wrapping polynomial hash) and the hashes deduplicated with a 1-D
+    ``torch.unique`` (``unique(dim=0)`` is an order of magnitude slower on 10⁶ rows). Distinct rows
+    may collide (probability ~N²/2⁶⁴); callers that cannot tolerate a merge check membership
+    afterwards."""
+    key = torch.zeros(len(rows), dtype=torch.int64, device=rows.device)
+    for j in range(rows.shape[1]):
+        key = key * HASH_ROW_MULTIPLIER + rows[:, j] + 1
+    return torch.unique(key, return_inverse=True)[1]
 
 
 def _masks(width: int, r: int) -> list[list[int]]:
