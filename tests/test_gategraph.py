@@ -183,3 +183,16 @@ def test_choice_is_invariant_to_numbering_order_and_polarity():
         # the same variables are gate outputs (up to the renaming)
         outs = sorted(int(perm[v]) for v in ref.var_of_edge[ref.is_output].tolist())
         assert sorted(int(v) + 1 for v in gg.var_of_edge[gg.is_output].tolist()) == outs
+
+
+def test_row_hash_collisions_cannot_change_the_formula(monkeypatch):
+    import bpcount.gategraph as gategraph
+
+    # multiplier 1: rows collide whenever their entries have equal sums; the membership checks must
+    # then drop every wrong merge, so the factors still accept exactly the formula's models
+    monkeypatch.setattr(gategraph, "HASH_ROW_MULTIPLIER", 1)
+    rng = np.random.default_rng(8)
+    for _ in range(60):
+        clauses, n = circuit_like(rng)
+        gg = build_gate_graph(build_batch([raw(clauses, n)]))
+        assert factor_models(gg, n) == clause_models(clauses, n)
