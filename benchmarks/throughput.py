@@ -95,10 +95,10 @@ def gate_rate(formula: Formula, device, dtype) -> tuple[float, float]:
     gg = build_gate_graph(g)
     sync(device)
     build = time.perf_counter() - t0
-    run_gate_bp(gg, max_iters=3, tol=1e-300, retry_damping=None)  # warm-up
+    run_gate_bp(gg, max_iters=3, tol=1e-300)  # warm-up
     sync(device)
     t0 = time.perf_counter()
-    r = run_gate_bp(gg, max_iters=ITERS, check_every=10, tol=1e-300, retry_damping=None)
+    r = run_gate_bp(gg, max_iters=ITERS, check_every=10, tol=1e-300)
     sync(device)
     return build, g.num_edges * int(r.iterations.max()) / (time.perf_counter() - t0)
 

@@ -84,37 +84,55 @@ class _Update:
 
 
 def _factor_update(graph: GateGraph, cav: _Cavity) -> _Update:
-    """New messages μ' and ln Z_f of every factor from the cavities (each kind on its own edges)."""
+    """New messages μ' and ln Z_f of every factor from the cavities (each kind on its own edges;
+    kinds without edges are skipped, decided from shapes known at build time: no host sync)."""
     g = graph
-    nf = g.num_factors
-    fe = g.factor_of_edge
     mu = torch.zeros_like(cav.t)
-    log_z = cav.t.new_zeros(nf)
+    log_z = cav.t.new_zeros(g.num_factors)
+    if len(g.clause_edge):
+        _clause_update(g, cav, mu, log_z)
+    if len(g.and_out_edge):
+        _and_update(g, cav, mu, log_z)
+    if len(g.xor_edge):
+        _xor_update(g, cav, mu, log_z)
+    for group in g.tables:
+        mu_t, z_t = _table_update(group, cav)
+        mu.index_copy_(0, group.edges.reshape(-1), mu_t.reshape(-1))
+        log_z.index_copy_(0, group.factor, z_t)
+    mu = torch.nan_to_num(mu, nan=0.0).clamp(min=-LOGIT_CLAMP, max=LOGIT_CLAMP)
+    return _Update(mu, log_z)
 
-    # CLAUSE
+
+def _clause_update(g: GateGraph, cav: _Cavity, mu: torch.Tensor, log_z: torch.Tensor) -> None:
+    """CLAUSE factors, in place: μ_e = −log(1 − Π_{others} P(false)), ln Z_a = log(1 − Π P(false))."""
     e = g.clause_edge
-    f_e, fac = cav.f[e], fe[e]
-    s_false = segment_sum(f_e, fac, nf)
-    mu = mu.index_copy(0, e, -log1mexp((s_false[fac] - f_e).clamp(max=-LOG_SUM_MARGIN)))
-    log_z = torch.where(g.factor_kind == CLAUSE, log1mexp(s_false.clamp(max=-LOG_SUM_MARGIN)), log_z)
+    f_e, fac = cav.f[e], g.factor_of_edge[e]
+    s_false = segment_sum(f_e, fac, g.num_factors)
+    mu.index_copy_(0, e, -log1mexp((s_false[fac] - f_e).clamp(max=-LOG_SUM_MARGIN)))
+    log_z.copy_(torch.where(g.factor_kind == CLAUSE, log1mexp(s_false.clamp(max=-LOG_SUM_MARGIN)), log_z))
 
-    # AND, output o, inputs j
+
+def _and_update(g: GateGraph, cav: _Cavity, mu: torch.Tensor, log_z: torch.Tensor) -> None:
+    """AND factors o = ∧ l_j, in place (closed forms in the module docstring)."""
+    nf = g.num_factors
     e, o = g.and_in_edge, g.and_out_edge
-    t_e, fac, fo = cav.t[e], fe[e], fe[o]
+    t_e, fac, fo = cav.t[e], g.factor_of_edge[e], g.factor_of_edge[o]
     t_in = segment_sum(t_e, fac, nf)  # T per factor
     t_out = cav.t.new_zeros(nf).index_copy(0, fo, cav.t[o])
     f_out = cav.t.new_zeros(nf).index_copy(0, fo, cav.f[o])
     t_others = (t_in[fac] - t_e).clamp(max=0.0)
-    mu = mu.index_copy(0, e, torch.logaddexp(t_out[fac] + t_others, f_out[fac] + log1mexp(t_others)) - f_out[fac])
+    mu.index_copy_(0, e, torch.logaddexp(t_out[fac] + t_others, f_out[fac] + log1mexp(t_others)) - f_out[fac])
     t_all = t_in[fo].clamp(max=-LOG_SUM_MARGIN)
-    mu = mu.index_copy(0, o, t_all - log1mexp(t_all))
-    z_and = torch.logaddexp(t_out[fo] + t_in[fo], f_out[fo] + log1mexp(t_in[fo].clamp(max=0.0)))
-    log_z = log_z.index_copy(0, fo, z_and)
+    mu.index_copy_(0, o, t_all - log1mexp(t_all))
+    log_z.index_copy_(0, fo, torch.logaddexp(t_out[fo] + t_in[fo], f_out[fo] + log1mexp(t_in[fo].clamp(max=0.0))))
 
-    # XOR: ε = P(false) − P(true) = −tanh(ν/2); product over the others from log-magnitudes and a
-    # count of negative factors
+
+def _xor_update(g: GateGraph, cav: _Cavity, mu: torch.Tensor, log_z: torch.Tensor) -> None:
+    """XOR factors (odd parity), in place: ε = P(false) − P(true) = −tanh(ν/2); the product over the
+    others from log-magnitudes and a count of negative factors."""
+    nf = g.num_factors
     e = g.xor_edge
-    fac = fe[e]
+    fac = g.factor_of_edge[e]
     eps = -torch.tanh(0.5 * cav.nu[e])
     log_abs = torch.log(eps.abs()).clamp(min=LOG_EPS_FLOOR)
     neg = (eps < 0).to(eps.dtype)
@@ -122,17 +140,9 @@ def _factor_update(graph: GateGraph, cav: _Cavity) -> _Update:
     ng = segment_sum(neg, fac, nf)
     sign_others = 1.0 - 2.0 * torch.remainder(ng[fac] - neg, 2.0)
     prod_others = sign_others * torch.exp((la[fac] - log_abs).clamp(max=0.0))
-    mu = mu.index_copy(0, e, torch.log1p(prod_others) - torch.log1p(-prod_others))
+    mu.index_copy_(0, e, torch.log1p(prod_others) - torch.log1p(-prod_others))
     prod_all = (1.0 - 2.0 * torch.remainder(ng, 2.0)) * torch.exp(la)
-    z_xor = torch.log1p(-prod_all) - LN2
-    log_z = torch.where(g.factor_kind == XOR, z_xor, log_z)
-
-    for group in g.tables:
-        mu_t, z_t = _table_update(group, cav)
-        mu = mu.index_copy(0, group.edges.reshape(-1), mu_t.reshape(-1))
-        log_z = log_z.index_copy(0, group.factor, z_t)
-    mu = torch.nan_to_num(mu, nan=0.0).clamp(min=-LOGIT_CLAMP, max=LOGIT_CLAMP)
-    return _Update(mu, log_z)
+    log_z.copy_(torch.where(g.factor_kind == XOR, torch.log1p(-prod_all) - LN2, log_z))
 
 
 def _table_update(group: TableGroup, cav: _Cavity) -> tuple[torch.Tensor, torch.Tensor]:
