@@ -95,3 +95,23 @@ def test_extra_labels_are_train_only(tmp_path):
     assert tc["num_val"] == 3 and tc["val_families"] == {"rand": 3}
     assert tc["train_families"] == {"rand": 3} and tc["extra_families"] == {"gen": 5}
     assert tc["num_train"] == 8 and tc["extra_labels"] == [str(extra)]
+
+
+def test_ema_and_gate_base_training(tmp_path):
+    labels = _write_dataset(tmp_path)
+    out = tmp_path / "ema"
+    args = ["train", str(tmp_path / "cnf"), "--labels", str(labels), "--out", str(out), "--epochs", "2",
+            "--batch-size", "2", "--layers", "2", "--hidden", "8", "--exact-max-vars", "0", "--seed", "2",
+            "--gate-base", "--gate-iters", "20", "--base-when-converged", "--ema", "0.5", "--lr", "0.05", "-q"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    ckpt = load_checkpoint(out / "last.pt")
+    assert ckpt["model_config"]["gate_base"] and ckpt["train_config"]["ema"] == 0.5
+    raw, avg = ckpt["raw_state_dict"], ckpt["state_dict"]
+    # the saved model is the average, not the last raw weights
+    assert any(not torch.allclose(raw[k].double(), avg[k].double()) for k in raw)
+    load_model(out / "best.pt")
+    resumed = CliRunner().invoke(cli, [*args[:args.index("--epochs")], "--epochs", "3", "--resume",
+                                       str(out / "last.pt"), *args[args.index("--epochs") + 2:]])
+    assert resumed.exit_code == 0, resumed.output
+    assert load_checkpoint(out / "last.pt")["epoch"] == 3
