@@ -42,5 +42,13 @@ train-data: install
 	$(GENERATE) grid -n 50 --seed 302 -p rows=14 -p cols=14 -p determinism=0.8 -p evidence=8 >/dev/null
 	$(GENERATE) grid -n 50 --seed 303 -p rows=18 -p cols=18 -p determinism=0.9 -p evidence=10 >/dev/null
 
+# Retrain the shipped model (pretrained/README.md; ≈ 10 min on 2 CPU cores); the result is
+# runs/default/best.pt. Needs ../shared/bench (BENCH) for the labelled benchmark formulas.
+BENCH   ?= ../shared/bench
+train-default: train-data
+	OMP_NUM_THREADS=1 $(BIN)/bpcount train --labels $(BENCH)/labels.csv --extra-labels $(GEN)/labels.csv \
+	    --out runs/default --layers 8 --warmup-iters 30 --equivalences --gate-base --base-when-converged \
+	    --loss mse-scaled --lr 3e-4 --epochs 40 --patience 0 --dtype float32 --max-minutes 25 -q
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache
