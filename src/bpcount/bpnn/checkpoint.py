@@ -73,6 +73,7 @@ def save_checkpoint(
     best_val: float | None = None,
     train_config: dict | None = None,
     metadata: dict | None = None,
+    raw_state_dict: dict | None = None,
 ) -> Path:
     """Write ``model`` (and optionally training state) to ``path`` atomically; returns the path."""
     path = Path(path)
@@ -91,6 +92,8 @@ def save_checkpoint(
         "train_config": _plain(train_config or {}),
         "metadata": _plain(metadata or {}),
     }
+    if raw_state_dict is not None:  # the un-averaged weights of an EMA training run (for --resume)
+        ckpt["raw_state_dict"] = {k: v.detach().cpu() for k, v in raw_state_dict.items()}
     tmp = path.with_name(path.name + ".tmp")
     torch.save(ckpt, tmp)
     tmp.replace(path)

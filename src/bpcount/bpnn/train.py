@@ -21,6 +21,7 @@ when the CSV has a split column, else ``random``.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import math
@@ -80,6 +81,8 @@ class TrainConfig:
     device: str = "cpu"
     exact_max_vars: int = DEFAULT_EXACT_MAX_VARS
     equivalences: bool = True  # simplify with equivalent-literal substitution (inference repeats the choice)
+    ema: float = 0.0  # > 0: validate and save an exponential moving average of the weights,
+    # updated after every step with this decay (0 disables; raw weights are kept for --resume)
     resume: str | None = None  # checkpoint to continue from (its model config wins)
     init: str | None = None  # checkpoint whose weights start a fresh run
     progress: bool = True
@@ -289,6 +292,13 @@ def _batch_base(model: BPNN, batch: list[Example], device: str) -> GateBase | No
     return GateBase.from_rows(torch.stack([e.gate_row for e in batch]).to(device))
 
 
+def _ema_update(ema_model: BPNN, model: BPNN, decay: float) -> None:
+    """ema ← decay·ema + (1 − decay)·weights, parameter by parameter (no gradients)."""
+    with torch.no_grad():
+        for e, p in zip(ema_model.parameters(), model.parameters()):
+            e.lerp_(p, 1.0 - decay)
+
+
 def _loss(pred: torch.Tensor, batch: list[Example], kind: str) -> torch.Tensor:
     target = pred.new_tensor([e.ln_count for e in batch])
     err = pred - target
@@ -358,6 +368,14 @@ def train(config: TrainConfig) -> TrainResult:
         pinned = "float32" if cfg.dtype == "float32" else cfg.model.message_dtype
         model = BPNN(dataclasses.replace(cfg.model, message_dtype=pinned))
     model = model.to(device=cfg.device, dtype=dtype)
+    if resume_ckpt is not None and resume_ckpt.get("raw_state_dict"):
+        # an EMA run saves the averaged weights as the model and the raw ones beside them
+        ema_model = copy.deepcopy(model)
+        model.load_state_dict(resume_ckpt["raw_state_dict"])
+    else:
+        ema_model = copy.deepcopy(model)
+    if not 0.0 <= cfg.ema < 1.0:
+        raise ValueError(f"ema must be in [0, 1), got {cfg.ema}")
 
     examples, skipped, has_split = load_examples(cfg)
     train_set, val_set = split_examples(examples, cfg, has_split)
@@ -414,6 +432,8 @@ def train(config: TrainConfig) -> TrainResult:
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
+            if cfg.ema > 0:
+                _ema_update(ema_model, model, cfg.ema)
             lv = float(loss.detach())
             losses.append(lv)
             sq_errs += ((pred.detach().cpu().numpy() - np.array([e.ln_count for e in batch])) ** 2).tolist()
@@ -422,7 +442,8 @@ def train(config: TrainConfig) -> TrainResult:
         sched.step()
         train_rmse = float(np.sqrt(np.mean(sq_errs)))
         if val_set:
-            val_rmse, val_fam = rmse_by_family(val_set, predict(model, val_set, device=cfg.device, dtype=dtype))
+            val_rmse, val_fam = rmse_by_family(val_set, predict(ema_model if cfg.ema > 0 else model, val_set,
+                                                                device=cfg.device, dtype=dtype))
         else:
             val_rmse, val_fam = train_rmse, {}
         improved = val_rmse < best_val
@@ -438,9 +459,12 @@ def train(config: TrainConfig) -> TrainResult:
         state = dict(optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch, best_val=best_val)
         tc = {**train_cfg, "best_epoch": best_epoch}
         epoch_meta = {"val_rmse": val_rmse, "val_rmse_by_family": val_fam, "train_rmse": train_rmse}
-        save_checkpoint(last_path, model, train_config=tc, metadata=epoch_meta, **state)
+        if cfg.ema > 0:
+            state["raw_state_dict"] = model.state_dict()
+        saved = ema_model if cfg.ema > 0 else model
+        save_checkpoint(last_path, saved, train_config=tc, metadata=epoch_meta, **state)
         if improved:
-            save_checkpoint(best_path, model, train_config=tc, metadata=epoch_meta, **state)
+            save_checkpoint(best_path, saved, train_config=tc, metadata=epoch_meta, **state)
         fam_txt = " ".join(f"{f}={v:.3f}" for f, v in val_fam.items())
         _log(f"epoch {epoch}: train rmse {train_rmse:.4f}, val rmse {val_rmse:.4f}{' *' if improved else ''} "
              f"[{fam_txt}] ({secs:.1f}s)", cfg.progress)

@@ -68,12 +68,15 @@ from bpcount.cli.common import verbosity_options
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--ema", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
+              help="Validate and save an exponential moving average of the weights with this decay per "
+                   "step (e.g. 0.99); 0 disables.")
 @click.option("--resume", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
 @verbosity_options
 def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
                   families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, equivalences, seed, dtype, device,
-                  resume, verbose, quiet) -> None:
+                  ema, resume, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
     from bpcount.bpnn.train import TrainConfig, train
@@ -85,7 +88,7 @@ def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, 
     config = TrainConfig(labels=labels, extra_labels=tuple(extra_labels), data_dirs=tuple(data_dirs), out_dir=out_dir, model=model, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
                          val_fraction=val_fraction, families=tuple(families), patience=patience,
-                         max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars, equivalences=equivalences, seed=seed, dtype=dtype, device=device, resume=resume,
+                         max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars, equivalences=equivalences, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume,
                          progress=not quiet)
     try:
         result = train(config)
