@@ -266,7 +266,9 @@ def solve_gate_bp(
     a contradiction, from uniform messages with damping ``retry_damping`` (slower, steadier
     updates) for up to RETRY_ITERS_FACTOR × ``max_iters`` iterations, on a graph of those formulas
     only (``make_graph(indices)``). A restart replaces the first result where it converges without a
-    contradiction; ``retried`` flags the restarted formulas, ``mu`` is the first pass's.
+    contradiction; ``retried`` flags the restarted formulas, ``mu`` is the first pass's. A restart
+    cut short by ``deadline`` keeps the first pass's values (they are complete estimates), so
+    ``timed_out`` reports the first pass only.
     """
     first = run_gate_bp(make_graph(list(range(num_graphs))), damping=damping, max_iters=max_iters, tol=tol,
                         deadline=deadline)
@@ -286,7 +288,7 @@ def solve_gate_bp(
     return GateBPResult(log_z=merge(first.log_z, again.log_z), converged=merge(first.converged, again.converged),
                         iterations=first.iterations.index_add(0, idx, again.iterations),
                         residual=merge(first.residual, again.residual), mu=first.mu,
-                        timed_out=again.timed_out, contradicted=merge(first.contradicted, again.contradicted),
+                        timed_out=first.timed_out, contradicted=merge(first.contradicted, again.contradicted),
                         retried=retried)
 
 
