@@ -147,9 +147,7 @@ def _xor_update(g: GateGraph, cav: _Cavity, mu: torch.Tensor, log_z: torch.Tenso
 
 def _table_update(group: TableGroup, cav: _Cavity) -> tuple[torch.Tensor, torch.Tensor]:
     """TABLE factors over k variables by enumeration of their 2^k assignments: μ (T, k), ln Z_f (T,)."""
-    k = group.k
-    conf = torch.arange(2 ** k, device=cav.t.device)
-    bits = ((conf.unsqueeze(-1) >> torch.arange(k, device=conf.device)) & 1).to(cav.t.dtype).T  # (k, 2^k)
+    bits = group.bits.to(cav.t.dtype)  # (k, 2^k); a no-op unless the messages' dtype differs
     t, f = cav.t[group.edges], cav.f[group.edges]  # (T, k)
     log_p = t @ bits + f @ (1.0 - bits)  # (T, 2^k): Σ_p log n_p(x_p)
     log_p = log_p.masked_fill(~group.allowed, -torch.inf)

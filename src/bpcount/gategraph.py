@@ -66,12 +66,14 @@ _PATTERNS = 8
 class TableGroup:
     """TABLE factors over k variables: ``factor`` (T,) int64, ``edges`` (T, k) int64 (the factor's
     edges in order; table edges are positive literals), ``allowed`` (T, 2^k) bool: which assignments
-    (bit p = value of the p-th edge's variable) satisfy all the factor's clauses."""
+    (bit p = value of the p-th edge's variable) satisfy all the factor's clauses; ``bits`` the
+    assignments' bit matrix in the graph's float dtype (built once, used in every update)."""
 
     k: int
     factor: torch.Tensor
     edges: torch.Tensor
     allowed: torch.Tensor
+    bits: torch.Tensor  # (k, 2^k) float: bits[p, c] = value of the p-th variable in assignment c
 
 
 @dataclass(frozen=True)
@@ -513,19 +515,21 @@ def build_gate_graph(graph: FactorGraphBatch) -> GateGraph:
         and_in_edge=torch.nonzero((kinds[e_factor] == AND) & ~e_out).squeeze(-1),
         and_out_edge=torch.nonzero(e_out).squeeze(-1),
         xor_edge=torch.nonzero(kinds[e_factor] == XOR).squeeze(-1),
-        tables=_table_groups(rank[n_f - n_t + torch.arange(n_t, device=dev)], t_size, t_allowed, ptr),
+        tables=_table_groups(rank[n_f - n_t + torch.arange(n_t, device=dev)], t_size, t_allowed, ptr, dt),
         num_and=n_a, num_xor=n_x, num_table=n_t)
 
 
 def _table_groups(factor: torch.Tensor, size: torch.Tensor, allowed: torch.Tensor,
-                  ptr: torch.Tensor) -> tuple[TableGroup, ...]:
+                  ptr: torch.Tensor, dtype: torch.dtype) -> tuple[TableGroup, ...]:
     groups = []
     for k in range(2, MAX_TABLE_VARS + 1):
         sel = torch.nonzero(size == k).squeeze(-1)
         if len(sel):
             f = factor[sel]
+            conf = torch.arange(2 ** k, device=f.device)
+            bits = ((conf.unsqueeze(-1) >> torch.arange(k, device=f.device)) & 1).to(dtype).T
             groups.append(TableGroup(k=k, factor=f, edges=ptr[f].unsqueeze(-1) + torch.arange(k, device=f.device),
-                                     allowed=allowed[sel][:, : 2 ** k]))
+                                     allowed=allowed[sel][:, : 2 ** k], bits=bits))
     return tuple(groups)
 
 
