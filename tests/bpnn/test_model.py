@@ -260,3 +260,7 @@ def test_base_when_converged_keeps_the_gate_bp_value_of_converged_formulas():
     assert 0 < int(trusted.sum()) < len(parts)  # both kinds present
     torch.testing.assert_close(out[trusted], base.log_z[trusted], rtol=0, atol=0)
     assert bool(((out - base.log_z).abs()[~trusted] > 1e-6).all())
+    # inference reports those formulas as converged: the answer is a converged gate-BP fixed point
+    res = estimate_graph(model, graph)
+    assert bool(res.converged[trusted].all())
+    torch.testing.assert_close(res.log_z, out, rtol=0, atol=0)

@@ -108,7 +108,7 @@ def test_errors_go_to_stderr_and_exit_codes(runner, files):
 
 
 def test_nonconvergence_error_policy_exit_1(runner):
-    res = runner.invoke(cli, ["--format", "mcc", "--exact-max-vars", "0", "--max-iters", "2", "--damping", "0",
+    res = runner.invoke(cli, ["--method", "bp", "--format", "mcc", "--exact-max-vars", "0", "--max-iters", "2", "--damping", "0",
                               "--on-nonconvergence", "error", str(EXAMPLE)])
     assert res.exit_code == 1 and "s UNKNOWN" in res.stdout
 

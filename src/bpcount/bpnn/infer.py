@@ -17,7 +17,8 @@ class BPNNResult:
     * ``log_z``: float64 BPNN ln Z estimate, including ``graph.ln_offset``.
     * ``bethe_log_z``: float64 Bethe ln Z of the last layer (plain BP's reading of the same messages).
     * ``converged``: the last layer changed λ by less than the model's ``tol`` (max |Δλ|) — the
-      messages are at (or next to) a BP fixed point, which every BPNN-D layer preserves.
+      messages are at (or next to) a BP fixed point, which every BPNN-D layer preserves — or the
+      estimate is the converged gate-BP base (``base_when_converged``).
     * ``iterations``: message updates run (warm-up BP iterations + BPNN-D layers), int64.
     * ``residual``: max |λ^K − λ^{K−1}| of the last layer (graph dtype).
     """
@@ -61,6 +62,7 @@ def estimate_graph(model: BPNN, graph: FactorGraphBatch, *, check_every: int = 1
                 steps += 1
             out = model.read(graph, traj)
             iters = iters + cfg.warmup_iters
-    converged = out.residual < cfg.tol
+    # where the output is the converged gate-BP base, that is the fixed point the answer comes from
+    converged = (out.residual < cfg.tol) | out.base_used
     return BPNNResult(log_z=out.log_z, bethe_log_z=out.bethe_log_z, converged=converged,
                       iterations=iters, residual=out.residual)

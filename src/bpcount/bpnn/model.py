@@ -115,12 +115,15 @@ class BPNNOutput:
     * ``bethe_log_z``: float64 Bethe ln Z of the last layer's messages (what plain BP would report).
     * ``residual``: max |λ^K − λ^{K−1}| per formula (graph dtype).
     * ``lam``: (E,) last layer's messages.
+    * ``base_used``: (B,) bool, the output *is* the converged gate-BP base (``base_when_converged``);
+      all False otherwise.
     """
 
     log_z: torch.Tensor
     bethe_log_z: torch.Tensor
     residual: torch.Tensor
     lam: torch.Tensor
+    base_used: torch.Tensor
 
 
 def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
@@ -428,7 +431,11 @@ class BPNN(nn.Module):
         if self.config.gate_base and base is None:
             base = gate_base(graph, self.config.gate_iters, self.config.damping)
         log_z = self.readout(graph, feats, gates, unconverged, base if self.config.gate_base else None)
-        return BPNNOutput(log_z=log_z, bethe_log_z=feats[-1]["bethe"], residual=residual, lam=traj[-1])
+        base_used = torch.zeros(graph.num_graphs, dtype=torch.bool, device=graph.device)
+        if self.readout.base_when_converged and base is not None:
+            base_used = torch.maximum(base.unconverged, base.clamped) == 0
+        return BPNNOutput(log_z=log_z, bethe_log_z=feats[-1]["bethe"], residual=residual, lam=traj[-1],
+                          base_used=base_used)
 
     def forward(self, graph: FactorGraphBatch, base: GateBase | None = None) -> BPNNOutput:
         """Estimate ln Z for every formula of ``graph`` (K unrolled layers, no host sync; the gate
