@@ -2,8 +2,8 @@
 
 A Tseitin AND gate o ↔ l_1 ∧ … ∧ l_k is k + 1 clauses that share variables pairwise, so the
 clause-level factor graph has short loops *inside every gate*, and the Bethe ln Z is biased on every
-gate even when the circuit itself is a tree (measured: −0.17 nats per AND gate on random tree
-circuits, −0.35 per gate on DAGs; docs: bp-cnf.md). Merging each gate's clauses into one factor
+gate even when the circuit itself is a tree (an ad-hoc check: ≈ −0.17 nats per AND gate on random
+tree circuits, ≈ −0.35 per gate on DAGs; tests/test_gatebp.py asserts the bias is there). Merging each gate's clauses into one factor
 removes those loops: BP on the merged graph is exact on tree circuits, and the remaining loops are
 the circuit's own reconvergent fan-out.
 
