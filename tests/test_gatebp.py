@@ -169,18 +169,18 @@ def test_solve_restarts_only_contradicted_formulas_on_their_own_graph(monkeypatc
     plain = gatebp.solve_gate_bp(make_graph, 3, max_iters=400)
     assert calls == [[0, 1, 2]] and not bool(plain.retried.any())
 
-    real = gatebp.contradiction
+    real = gatebp.contradicted
     first = {"done": False}
 
-    def flag_second_once(graph, mu):  # pretend formula 1 ended in a contradiction in the first pass
-        out = real(graph, mu)
+    def flag_second_once(graph, factor_log_z):  # pretend formula 1 ended in a contradiction once
+        out = real(graph, factor_log_z)
         if not first["done"] and graph.num_graphs == 3:
             first["done"] = True
             out = out.clone()
             out[1] = True
         return out
 
-    monkeypatch.setattr(gatebp, "contradiction", flag_second_once)
+    monkeypatch.setattr(gatebp, "contradicted", flag_second_once)
     calls.clear()
     res = gatebp.solve_gate_bp(make_graph, 3, max_iters=400)
     assert calls == [[0, 1, 2], [1]]

@@ -142,10 +142,15 @@ def bethe_terms(graph: FactorGraphBatch, lam: torch.Tensor) -> BetheTerms:
     z_a = -torch.expm1(s_a)
     pstar_ln_pstar = s_a * torch.exp(s_a)
     h_clause = (segment_sum(h_edge, g.clause_of_edge, g.num_clauses) + pstar_ln_pstar) / z_a + ln_za
-    h_var = binary_entropy_from_logit(total)
-    b1 = torch.sigmoid(total)
-    energy = b1 * g.log_phi[:, 1] + (1.0 - b1) * g.log_phi[:, 0]
+    h_var, energy = var_bethe_terms(total, g.log_phi)
     return BetheTerms(h_clause, ln_za, s_a, h_var, energy, total, h_edge, ell, cav)
+
+
+def var_bethe_terms(logit: torch.Tensor, log_phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-variable Bethe pieces from belief log-odds (V,) and unary log weights (V, 2):
+    (H(b_i), Σ_x b_i(x) ln φ_i(x)), both (V,) in the inputs' dtype (shared with gate BP)."""
+    b1 = torch.sigmoid(logit)
+    return binary_entropy_from_logit(logit), b1 * log_phi[:, 1] + (1.0 - b1) * log_phi[:, 0]
 
 
 def bethe_log_z(graph: FactorGraphBatch, lam: torch.Tensor) -> torch.Tensor:

@@ -36,10 +36,10 @@ import torch.nn.functional as F
 from bpcount.bp import (
     DEFAULT_TOL,
     LN2,
-    binary_entropy_from_logit,
     iterate,
     log1mexp,
     segment_sum,
+    var_bethe_terms,
 )
 from bpcount.gategraph import CLAUSE, XOR, GateGraph, TableGroup
 
@@ -166,21 +166,20 @@ def gate_bp_step(graph: GateGraph, mu: torch.Tensor) -> torch.Tensor:
 
 def gate_bethe_log_z(graph: GateGraph, mu: torch.Tensor) -> torch.Tensor:
     """Bethe ln Z per formula, (B,) float64, including ``graph.ln_offset`` (see module docstring)."""
-    g = graph
-    mu = mu.to(g.dtype)
-    cav = _cavity(g, mu)
-    upd = _factor_update(g, cav)
+    mu = mu.to(graph.dtype)
+    cav = _cavity(graph, mu)
+    return _bethe(graph, cav, _factor_update(graph, cav))
+
+
+def _bethe(g: GateGraph, cav: _Cavity, upd: _Update) -> torch.Tensor:
+    """The Bethe ln Z from the cavities and the factors' fresh update at the same messages."""
     # literal marginals of b_f: cavity times the factor's fresh message
     b_true = torch.sigmoid(cav.nu + upd.mu)
     cross = b_true * cav.t + (1.0 - b_true) * cav.f  # E_{b_f}[ln n_e]
     # a factor whose every allowed configuration has zero cavity mass has ln Z_f = −inf; keep finite
     log_zf = upd.log_z.clamp(min=-1e4).to(torch.float64)
     h_factor = log_zf - segment_sum(cross.to(torch.float64), g.factor_of_edge, g.num_factors)
-    total = cav.total.to(torch.float64)
-    h_var = binary_entropy_from_logit(total)
-    b1 = torch.sigmoid(total)
-    phi = g.log_phi.to(torch.float64)
-    energy = b1 * phi[:, 1] + (1.0 - b1) * phi[:, 0]
+    h_var, energy = var_bethe_terms(cav.total.to(torch.float64), g.log_phi.to(torch.float64))
     per_var = (1.0 - g.var_degree.to(torch.float64)) * h_var + energy
     out = g.ln_offset.clone()
     out.index_add_(0, g.graph_of_factor, h_factor)
@@ -207,8 +206,12 @@ def contradiction(graph: GateGraph, mu: torch.Tensor) -> torch.Tensor:
     messages make near-certain claims that the factor forbids. Such a state is not a fixed point of
     exact BP (there Z_f = 0 and ln Z = −inf); the clamp keeps it finite, and its Bethe value is an
     artefact (off by multiples of :data:`LOGIT_CLAMP`)."""
-    upd = _factor_update(graph, _cavity(graph, mu))
-    low = (upd.log_z < CONTRADICTION_LOG_Z).to(torch.int64)
+    return contradicted(graph, _factor_update(graph, _cavity(graph, mu)).log_z)
+
+
+def contradicted(graph: GateGraph, factor_log_z: torch.Tensor) -> torch.Tensor:
+    """(B,) bool from the factors' ln Z_f (F,): see :func:`contradiction`."""
+    low = (factor_log_z < CONTRADICTION_LOG_Z).to(torch.int64)
     return low.new_zeros(graph.num_graphs).scatter_reduce(0, graph.graph_of_factor, low, reduce="amax") > 0
 
 
@@ -244,9 +247,12 @@ def run_gate_bp(
         mu, converged, iterations, residual, timed_out = it.x, it.converged, it.iterations, it.residual, it.timed_out
     converged = converged | empty
     residual = torch.where(empty, torch.zeros_like(residual), residual)
-    contradicted = contradiction(graph, mu) & ~empty if graph.num_edges else torch.zeros_like(empty)
-    return GateBPResult(log_z=gate_bethe_log_z(graph, mu), converged=converged, iterations=iterations,
-                        residual=residual, mu=mu, timed_out=timed_out, contradicted=contradicted,
+    # one factor update at the final messages serves the Bethe value and the contradiction test
+    cav = _cavity(graph, mu)
+    upd = _factor_update(graph, cav)
+    bad = contradicted(graph, upd.log_z) & ~empty if graph.num_edges else torch.zeros_like(empty)
+    return GateBPResult(log_z=_bethe(graph, cav, upd), converged=converged, iterations=iterations,
+                        residual=residual, mu=mu, timed_out=timed_out, contradicted=bad,
                         retried=torch.zeros_like(empty))
 
 
@@ -290,4 +296,4 @@ def solve_gate_bp(
                         retried=retried)
 
 
-__all__ = ["GateBPResult", "LOGIT_CLAMP", "contradiction", "gate_bethe_log_z", "gate_bp_step", "run_gate_bp", "solve_gate_bp"]
+__all__ = ["GateBPResult", "LOGIT_CLAMP", "contradicted", "contradiction", "gate_bethe_log_z", "gate_bp_step", "run_gate_bp", "solve_gate_bp"]

@@ -41,6 +41,7 @@ from bpcount.bp import (
     LOG_MESSAGE_FLOOR,
     bethe_terms,
     clause_to_var,
+    iterate,
     segment_sum,
     var_to_clause,
 )
@@ -250,6 +251,11 @@ class GateBase:
     def from_rows(rows: torch.Tensor) -> GateBase:
         return GateBase(rows[:, 0], rows[:, 1], rows[:, 2])
 
+    @property
+    def trusted(self) -> torch.Tensor:
+        """(B,) bool: gate BP converged and its value needed no projection."""
+        return torch.maximum(self.unconverged, self.clamped) == 0
+
 
 def gate_base(graph: FactorGraphBatch, iters: int, damping: float) -> GateBase:
     """Run ``iters`` damped gate-BP iterations in float64 (no gradients, no host sync in the loop;
@@ -258,12 +264,13 @@ def gate_base(graph: FactorGraphBatch, iters: int, damping: float) -> GateBase:
     with torch.no_grad():
         gg = build_gate_graph(g)
         mu = torch.zeros(gg.num_edges, dtype=torch.float64, device=g.device)
-        prev = mu
-        for _ in range(iters):
-            prev, mu = mu, torch.lerp(gate_bp_step(gg, mu), mu, damping)
-        log_z = gate_bethe_log_z(gg, mu)
-        delta = (mu - prev).abs()
-        moving = delta.new_zeros(g.num_graphs).scatter_reduce(0, gg.graph_of_edge, delta, reduce="amax")
+        none_done = torch.zeros(g.num_graphs, dtype=torch.bool, device=g.device)
+        # tol 0 never freezes a formula; the only check is after the last iteration, whose residual
+        # (max |Δμ| per formula) is the "still moving" reading
+        it = iterate(lambda m: gate_bp_step(gg, m), mu, gg.graph_of_edge, none_done, damping, max_iters=iters,
+                     tol=0.0, check_every=max(iters, 1))
+        log_z = gate_bethe_log_z(gg, it.x)
+        moving = torch.where(torch.isfinite(it.residual), it.residual, torch.zeros_like(it.residual))
         totals = torch.logaddexp(g.log_phi[:, 0], g.log_phi[:, 1])
         upper = g.ln_offset + segment_sum(totals, g.graph_of_var, g.num_graphs)
         weighted = segment_sum((g.log_phi != 0).any(-1).to(torch.float64), g.graph_of_var, g.num_graphs) > 0
@@ -364,7 +371,7 @@ class Readout(nn.Module):
         out = out.index_add(0, g.graph_of_clause, g_clause)
         out = out.index_add(0, g.graph_of_var, g_var)
         if self.base_when_converged and base is not None:
-            out = torch.where(torch.maximum(base.unconverged, base.clamped) > 0, out, base_z)
+            out = torch.where(base.trusted, base_z, out)
         return out
 
 
@@ -433,7 +440,7 @@ class BPNN(nn.Module):
         log_z = self.readout(graph, feats, gates, unconverged, base if self.config.gate_base else None)
         base_used = torch.zeros(graph.num_graphs, dtype=torch.bool, device=graph.device)
         if self.readout.base_when_converged and base is not None:
-            base_used = torch.maximum(base.unconverged, base.clamped) == 0
+            base_used = base.trusted
         return BPNNOutput(log_z=log_z, bethe_log_z=feats[-1]["bethe"], residual=residual, lam=traj[-1],
                           base_used=base_used)
 

@@ -368,14 +368,13 @@ def train(config: TrainConfig) -> TrainResult:
         pinned = "float32" if cfg.dtype == "float32" else cfg.model.message_dtype
         model = BPNN(dataclasses.replace(cfg.model, message_dtype=pinned))
     model = model.to(device=cfg.device, dtype=dtype)
-    if resume_ckpt is not None and resume_ckpt.get("raw_state_dict"):
-        # an EMA run saves the averaged weights as the model and the raw ones beside them
-        ema_model = copy.deepcopy(model)
-        model.load_state_dict(resume_ckpt["raw_state_dict"])
-    else:
-        ema_model = copy.deepcopy(model)
     if not 0.0 <= cfg.ema < 1.0:
         raise ValueError(f"ema must be in [0, 1), got {cfg.ema}")
+    # with --ema the validated and saved model is the average; without it, the model itself
+    ema_model = copy.deepcopy(model) if cfg.ema > 0 else model
+    if resume_ckpt is not None and resume_ckpt.get("raw_state_dict"):
+        # an EMA run saves the averaged weights as the model and the raw ones beside them
+        model.load_state_dict(resume_ckpt["raw_state_dict"])
 
     examples, skipped, has_split = load_examples(cfg)
     train_set, val_set = split_examples(examples, cfg, has_split)
@@ -442,8 +441,8 @@ def train(config: TrainConfig) -> TrainResult:
         sched.step()
         train_rmse = float(np.sqrt(np.mean(sq_errs)))
         if val_set:
-            val_rmse, val_fam = rmse_by_family(val_set, predict(ema_model if cfg.ema > 0 else model, val_set,
-                                                                device=cfg.device, dtype=dtype))
+            val_rmse, val_fam = rmse_by_family(val_set, predict(ema_model, val_set, device=cfg.device,
+                                                                dtype=dtype))
         else:
             val_rmse, val_fam = train_rmse, {}
         improved = val_rmse < best_val
@@ -461,10 +460,9 @@ def train(config: TrainConfig) -> TrainResult:
         epoch_meta = {"val_rmse": val_rmse, "val_rmse_by_family": val_fam, "train_rmse": train_rmse}
         if cfg.ema > 0:
             state["raw_state_dict"] = model.state_dict()
-        saved = ema_model if cfg.ema > 0 else model
-        save_checkpoint(last_path, saved, train_config=tc, metadata=epoch_meta, **state)
+        save_checkpoint(last_path, ema_model, train_config=tc, metadata=epoch_meta, **state)
         if improved:
-            save_checkpoint(best_path, saved, train_config=tc, metadata=epoch_meta, **state)
+            save_checkpoint(best_path, ema_model, train_config=tc, metadata=epoch_meta, **state)
         fam_txt = " ".join(f"{f}={v:.3f}" for f, v in val_fam.items())
         _log(f"epoch {epoch}: train rmse {train_rmse:.4f}, val rmse {val_rmse:.4f}{' *' if improved else ''} "
              f"[{fam_txt}] ({secs:.1f}s)", cfg.progress)
