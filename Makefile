@@ -25,7 +25,8 @@ bench: install
 	$(BIN)/python benchmarks/throughput.py --out benchmarks/results/throughput.md
 
 bench-accuracy: install
-	$(BIN)/python benchmarks/accuracy.py --out benchmarks/results/accuracy.md
+	$(BIN)/python benchmarks/accuracy.py --out benchmarks/results/accuracy.md --limit 30 \
+	    --methods bp-clauses,bp,bpnn,bp+cond8,bpnn+cond8
 
 # Training data for the shipped model (pretrained/README.md): generated families, labelled exactly
 # with pyganak, written to $(GEN)/labels.csv (resumable: labelled files are skipped).
@@ -47,7 +48,7 @@ train-data: install
 BENCH   ?= ../shared/bench
 train-default: train-data
 	OMP_NUM_THREADS=1 $(BIN)/bpcount train --labels $(BENCH)/labels.csv --extra-labels $(GEN)/labels.csv \
-	    --out runs/default --layers 8 --warmup-iters 30 --equivalences --gate-base --base-when-converged \
+	    --out runs/default --layers 8 --warmup-iters 30 --equivalences --gate-base --gate-iters 300 --base-when-converged \
 	    --loss mse-scaled --lr 3e-4 --epochs 40 --patience 0 --dtype float32 --max-minutes 25 -q
 
 clean:

@@ -45,9 +45,10 @@ def load_rows(labels: Path, split: str, families: list[str] | None) -> list[dict
 def run_method(rows: list[dict], root: Path, method: str, checkpoint: str | None, one_by_one: bool,
                limit: float | None, dtype: str | None = None) -> tuple[list, float]:
     """CountResults in row order, and total wall seconds."""
-    engine, gates = ("bp", False) if method == "bp-clauses" else (method, True)
+    name, _, cond = method.partition("+cond")
+    engine, gates = ("bp", False) if name == "bp-clauses" else (name, True)
     opts = CountOptions(method=engine, gates=gates, checkpoint=checkpoint, timeout=limit, sat_check=True,
-                        batch_size=1 if one_by_one else 64, dtype=dtype)
+                        batch_size=1 if one_by_one else 64, dtype=dtype, condition=int(cond or 0))
     paths = [str(root / r["file"]) for r in rows]
     t0 = time.perf_counter()
     if one_by_one:
@@ -129,9 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dtype", choices=["float64", "float32"], default=None,
                     help="message precision for both methods (default: the library's, float64 on CPU)")
     ap.add_argument("--families", default=None, help="comma-separated family filter")
+    ap.add_argument("--methods", default="bp-clauses,bp,bpnn",
+                    help="comma-separated: bp-clauses, bp, bpnn, loopy; a suffix +condN conditions on up to N "
+                         "loop-cutset variables (CountOptions.condition)")
     args = ap.parse_args(argv)
     labels = Path(args.labels)
-    methods = ["bp-clauses", "bp", "bpnn"]
+    methods = args.methods.split(",")
     fams = args.families.split(",") if args.families else None
     lines = [
         "# Accuracy: BP (clause factors, gate factors) vs BPNN (ln model count)",
@@ -144,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         "Library defaults (`CountOptions`): BP damping 0.5, ≤ 500 iterations, float64 on CPU; BPNN = its "
         "checkpoint's layers. `bp` is the default BP on the gate factor graph (Tseitin AND/OR gates, XOR "
         "triples and clause clusters over ≤ 4 variables merged into single factors); `bp-clauses` is BP "
-        "with one factor per clause (`--no-gates`). Errors are ln Ẑ − ln Z. `exact`: formulas the "
+        "with one factor per clause (`--no-gates`); `+condN`: the estimate summed over the branches of up to "
+        "N loop-cutset variables (`--condition N`), used where every branch converged. Errors are ln Ẑ − ln Z. `exact`: formulas the "
         "simplifier counts exactly (identical for every method). `failed`: no estimate (timeout or error).",
     ]
     for split in args.splits.split(","):

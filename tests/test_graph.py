@@ -56,3 +56,22 @@ def test_empty_batch_member():
     empty = Residual(0, np.zeros(0, np.int64), np.zeros(1, np.int64), None, 1.5, np.zeros(0, np.int64))
     g = build_batch([empty, *residuals(3, 1)])
     assert g.num_graphs == 2 and g.unbatch()[0] == (0, [])
+
+
+def test_select_equals_building_the_chosen_formulas(device):
+    from dataclasses import fields
+
+    from bpcount.graph import select
+    from bpcount.simplify import Residual
+
+    empty = Residual(0, np.zeros(0, np.int64), np.zeros(1, np.int64), None, 1.5, np.zeros(0, np.int64))
+    parts = [*residuals(4, 5), empty]
+    g = build_batch(parts, device=device)
+    for idx in ([3, 0], [5, 1, 4], [2], [0, 1, 2, 3, 4, 5], [4, 4]):
+        got, want = select(g, idx), build_batch([parts[i] for i in idx], device=device)
+        for f in fields(want):
+            a, b = getattr(got, f.name), getattr(want, f.name)
+            if isinstance(b, torch.Tensor):
+                assert a.dtype == b.dtype and a.device == b.device and torch.equal(a, b), (idx, f.name)
+            else:
+                assert a == b, (idx, f.name)

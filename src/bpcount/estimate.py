@@ -59,6 +59,8 @@ class CountOptions:
     # method's choice (bp, loopy: on; bpnn: as its checkpoint was trained, see simplify_equivalences)
     gates: bool = True  # bp: merge Tseitin AND/OR gates and XOR triples into single factors
     # (bpcount.gategraph; exact on tree circuits) instead of one factor per clause
+    condition: int = 0  # sum the engine over the 2^c assignments of up to c loop-cutset variables
+    # (bpcount.condition); 0: off
     ignore_projection: bool = False  # count unprojected even for `c t pmc` / `c p show`
     strict: bool = False  # more clauses than the header declares is an error
     sat_check: bool = True  # prove the `s` line with a budgeted SAT call
@@ -292,8 +294,9 @@ class Engine:
             self.model = load_model(opts.checkpoint, device=self.device, dtype=self.dtype)
         self.ready = True
 
-    def run(self, residuals: list[Residual]) -> list[dict]:
-        """Per residual: {ln_count, converged, iterations, residual, timed_out, stats}."""
+    def run(self, residuals: list[Residual], deadline: float | None = None) -> list[dict]:
+        """Per residual: {ln_count, converged, iterations, residual, timed_out, stats}. The message
+        passing stops at ``deadline`` (time.monotonic) if given, else ``timeout`` seconds from now."""
         import torch
 
         from bpcount.graph import build_batch
@@ -304,7 +307,8 @@ class Engine:
         if self.device.type == "cpu":
             small = o.threads is None and graph.num_edges < MULTITHREAD_MIN_EDGES
             torch.set_num_threads(1 if small else self.default_threads)
-        deadline = None if o.timeout is None else time.monotonic() + o.timeout
+        if deadline is None and o.timeout is not None:
+            deadline = time.monotonic() + o.timeout
         extra: list[dict] = [{} for _ in residuals]
         with torch.no_grad():
             if o.method == "bp":
@@ -437,6 +441,84 @@ def _run_engine(engine: Engine, todo: list[_Pending], opts: CountOptions) -> Non
     share = (time.perf_counter() - t0) / len(todo)
     for p, out in zip(todo, outs):
         p.result = _with_engine(p.result, out, share, opts, feasible_range(p.simplified.residual))
+    if opts.condition > 0:
+        _condition(engine, [p for p in todo if p.result.status == "ok"], opts)
+
+
+def _engine_chunks(engine: Engine, residuals: list[Residual], opts: CountOptions,
+                   deadline: float | None) -> list[dict | None]:
+    """``engine.run`` over ``residuals`` in batches of ≤ ``batch_size`` formulas and ≤ MAX_BATCH_EDGES
+    edges, all before ``deadline``; a failing batch, or one the deadline leaves no time for, gives
+    None for its members (the caller falls back)."""
+    outs: list[dict | None] = []
+    start = 0
+    while start < len(residuals):
+        if deadline is not None and time.monotonic() >= deadline:
+            return outs + [None] * (len(residuals) - start)
+        stop, edges = start, 0
+        while stop < len(residuals) and (stop == start or (stop - start < opts.batch_size
+                                                           and edges + len(residuals[stop].lits) <= MAX_BATCH_EDGES)):
+            edges += len(residuals[stop].lits)
+            stop += 1
+        try:
+            outs += engine.run(residuals[start:stop], deadline=deadline)
+        except Exception:  # noqa: BLE001 - a failing branch batch only costs the conditioning
+            outs += [None] * (stop - start)
+        start = stop
+    return outs
+
+
+def _condition(engine: Engine, todo: list[_Pending], opts: CountOptions) -> None:
+    """Replace each estimate by the sum over its loop-cutset branches (bpcount.condition) where every
+    branch converged; otherwise keep it and say why in ``stats['conditioning']``. Branches decided
+    exactly by simplification need no engine; when all are, the count is exact. All branches of a
+    batch share one ``timeout`` (from now); a branch left unfinished keeps the plain estimates."""
+    from bpcount.condition import BranchOutcome, branches, combine, conditioning_vars
+
+    t0 = time.perf_counter()
+    deadline = None if opts.timeout is None else time.monotonic() + opts.timeout
+    plans = []  # per formula: (variables, per-branch Simplified)
+    for p in todo:
+        variables = conditioning_vars(p.simplified.residual, opts.condition)
+        sims = [simplify(f, exact_max_vars=opts.exact_max_vars, equivalences=simplify_equivalences(opts))
+                for f in branches(p.simplified.residual, variables).formulas] if variables else []
+        plans.append((variables, sims))
+    run = [s.residual for _, sims in plans for s in sims if not s.exact]
+    outs = iter(_engine_chunks(engine, run, opts, deadline))
+    share = (time.perf_counter() - t0) / len(todo) if todo else 0.0
+    for p, (variables, sims) in zip(todo, plans):
+        info: dict = {"vars": len(variables)}
+        outcomes: list[BranchOutcome] = []
+        failed = False
+        for s in sims:
+            if s.exact:
+                outcomes.append(BranchOutcome(s.ln_exact, True))
+                continue
+            out = next(outs)
+            if out is None or out["timed_out"] or not math.isfinite(out["ln_count"]):
+                failed = True
+                continue
+            lo, hi = feasible_range(s.residual)
+            outcomes.append(BranchOutcome(min(max(out["ln_count"], lo), hi), bool(out["converged"])))
+        r = p.result
+        if not variables:
+            info["used"] = False
+            p.result = replace(r, stats={**r.stats, "conditioning": info}, seconds=r.seconds + share)
+            continue
+        info["branches"] = len(sims)
+        info["exact_branches"] = sum(s.exact for s in sims)
+        ln = None if failed else combine(p.simplified.residual.ln_offset, outcomes)
+        info["used"] = ln is not None
+        if ln is None:
+            info["reason"] = "a branch failed or timed out" if failed else "a branch did not converge"
+            p.result = replace(r, stats={**r.stats, "conditioning": info}, seconds=r.seconds + share)
+            continue
+        info["unconditioned"] = r.ln_count
+        exact = all(s.exact for s in sims)
+        proven_sat = any(s.exact and not s.unsat for s in sims)
+        satisfiable = False if ln == -math.inf else (True if proven_sat else r.satisfiable)
+        p.result = replace(r, ln_count=ln, converged=True, exact=exact, satisfiable=satisfiable,
+                           stats={**r.stats, "conditioning": info}, seconds=r.seconds + share)
 
 
 def feasible_range(residual: Residual) -> tuple[float, float]:

@@ -10,6 +10,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -153,3 +154,23 @@ def test_gates_option_reaches_the_engine(runner, tmp_path):
     assert on["ln_count"] != off["ln_count"]
     mcc = runner.invoke(cli, ["--no-gates", "--method", "bp", "--format", "mcc", str(path)]).stdout
     assert "gates=off" in mcc.splitlines()[0]
+
+
+def test_condition_option_reaches_the_engine(runner, tmp_path):
+    rng = np.random.default_rng(11)
+    clauses = [[int(x) * int(rng.choice([-1, 1])) for x in rng.choice(np.arange(1, 31), 3, replace=False)]
+               for _ in range(100)]
+    path = tmp_path / "loops.cnf"
+    path.write_text("p cnf 30 100\n" + "".join(" ".join(map(str, c)) + " 0\n" for c in clauses))
+    base = ["--method", "bp", "--format", "jsonl", "--exact-max-vars", "0", "--no-sat-check", str(path)]
+    plain = json.loads(runner.invoke(cli, base).stdout)
+    cond = json.loads(runner.invoke(cli, ["--condition", "3"] + base).stdout)
+    assert "conditioning" not in plain["stats"]
+    info = cond["stats"]["conditioning"]
+    assert info["vars"] == 3 and info["branches"] == 8
+    # the plain estimate is kept (and reported as such) only when some branch did not converge
+    assert info.get("unconditioned", cond["ln_count"]) == plain["ln_count"]
+    assert info["used"] == ("reason" not in info)
+    mcc = runner.invoke(cli, ["--condition", "3", "--method", "bp", "--format", "mcc", str(path)]).stdout
+    assert "condition=3" in mcc.splitlines()[0]
+    assert runner.invoke(cli, ["--condition", "17", str(path)]).exit_code == 2

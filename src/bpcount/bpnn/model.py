@@ -41,14 +41,13 @@ from bpcount.bp import (
     LOG_MESSAGE_FLOOR,
     bethe_terms,
     clause_to_var,
-    iterate,
     segment_sum,
     var_to_clause,
 )
 from bpcount.bpnn.structure import GateFeatures, gate_features
-from bpcount.gatebp import gate_bethe_log_z, gate_bp_step
-from bpcount.gategraph import build_gate_graph
-from bpcount.graph import FactorGraphBatch
+from bpcount.gatebp import solve_gate_bp
+from bpcount.gategraph import GateGraph, build_gate_graph
+from bpcount.graph import FactorGraphBatch, select
 
 #: Number of per-layer edge features (see :func:`layer_features`).
 EDGE_FEATURES = 4
@@ -98,7 +97,7 @@ class BPNNConfig:
     convergence_feature: bool = False  # give the readout a per-formula "messages still moving" flag
     gate_base: bool = False  # the readout's base is the Bethe ln Z of BP on the gate factor graph
     # (bpcount.gategraph / gatebp; exact on tree circuits), not the clause-level Bethe value
-    gate_iters: int = 300  # gate_base: damped gate-BP iterations (fixed count, no gradients)
+    gate_iters: int = 500  # gate_base: most gate-BP iterations (as `--method bp`; no gradients)
     base_when_converged: bool = False  # gate_base: where gate BP converged (and was not clamped) the
     # output is its Bethe value exactly; the learned readout corrects only the other formulas
     message_dtype: str | None = None  # "float32" | "float64": BPNN-D message precision whatever the
@@ -258,19 +257,21 @@ class GateBase:
 
 
 def gate_base(graph: FactorGraphBatch, iters: int, damping: float) -> GateBase:
-    """Run ``iters`` damped gate-BP iterations in float64 (no gradients, no host sync in the loop;
-    a fixed count, so each formula's value does not depend on its batch) and read the Bethe ln Z."""
+    """Gate BP in float64, no gradients: the solver of ``bpcount --method bp``
+    (:func:`bpcount.gatebp.solve_gate_bp`: up to ``iters`` damped iterations, converged formulas
+    frozen, a slower restart where the messages end in a contradiction), then its Bethe ln Z
+    projected onto the feasible range. Each formula's value depends on that formula only, not on
+    the rest of its batch."""
     g = graph if graph.dtype == torch.float64 else graph.to(dtype=torch.float64)
     with torch.no_grad():
         gg = build_gate_graph(g)
-        mu = torch.zeros(gg.num_edges, dtype=torch.float64, device=g.device)
-        none_done = torch.zeros(g.num_graphs, dtype=torch.bool, device=g.device)
-        # tol 0 never freezes a formula; the only check is after the last iteration, whose residual
-        # (max |Δμ| per formula) is the "still moving" reading
-        it = iterate(lambda m: gate_bp_step(gg, m), mu, gg.graph_of_edge, none_done, damping, max_iters=iters,
-                     tol=0.0, check_every=max(iters, 1))
-        log_z = gate_bethe_log_z(gg, it.x)
-        moving = torch.where(torch.isfinite(it.residual), it.residual, torch.zeros_like(it.residual))
+
+        def make_graph(idx: list[int]) -> GateGraph:
+            return gg if len(idx) == g.num_graphs else build_gate_graph(select(g, idx))
+
+        res = solve_gate_bp(make_graph, g.num_graphs, damping=damping, max_iters=iters)
+        log_z = res.log_z
+        moving = torch.where(torch.isfinite(res.residual), res.residual, torch.zeros_like(res.residual))
         totals = torch.logaddexp(g.log_phi[:, 0], g.log_phi[:, 1])
         upper = g.ln_offset + segment_sum(totals, g.graph_of_var, g.num_graphs)
         weighted = segment_sum((g.log_phi != 0).any(-1).to(torch.float64), g.graph_of_var, g.num_graphs) > 0

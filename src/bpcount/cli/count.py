@@ -41,6 +41,10 @@ DEFAULT_METHOD = "bpnn"
 @click.option("--gates/--no-gates", default=True, show_default=True,
               help="bp: merge each Tseitin AND/OR gate and XOR triple into one factor (exact on tree "
                    "circuits); --no-gates runs BP on one factor per clause.")
+@click.option("--condition", type=click.IntRange(0, 16), default=0, show_default=True,
+              help="Sum the estimate over the 2^N assignments of up to N loop-cutset variables (each "
+                   "branch simplified, then counted by the method); used only where every branch "
+                   "converges. Costs up to 2^N times as much; 0 disables.")
 @click.option("--ignore-projection", is_flag=True,
               help="Count all variables even when the file asks for projected counting (c t pmc, c p show).")
 @click.option("--strict", is_flag=True, help="More clauses than the header declares is an error.")
@@ -97,6 +101,8 @@ def count_command(inputs, fmt, verbose, quiet, task, tmpdir, maxrss, **kw):
     opt_line = f" damping={options.damping}" if options.method != "bpnn" else ""
     if options.method == "bp":
         opt_line += f" gates={'on' if options.gates else 'off'}"
+    if options.condition:
+        opt_line += f" condition={options.condition}"
     report = Report(fmt=fmt, out=sys.stdout, err=sys.stderr, options_line=opt_line, verbose=verbose)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:

@@ -54,8 +54,8 @@ from bpcount.cli.common import verbosity_options
 @click.option("--base-when-converged", is_flag=True,
               help="--gate-base: output the gate-BP value itself where gate BP converged (not clamped); "
                    "the readout corrects only the other formulas.")
-@click.option("--gate-iters", type=click.IntRange(min=1), default=300, show_default=True,
-              help="--gate-base: damped gate-BP iterations (fixed count).")
+@click.option("--gate-iters", type=click.IntRange(min=1), default=500, show_default=True,
+              help="--gate-base: most damped gate-BP iterations (the solver of --method bp).")
 @click.option("--convergence-feature", is_flag=True,
               help="Give the readout a per-formula flag: messages still moving after the last layer.")
 @click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True, help="Readout MLP width.")
