@@ -166,3 +166,8 @@ def test_conditioning_vars_budget():
     assert conditioning_vars(r, 0) == []
     got = conditioning_vars(r, 5)
     assert len(got) == 5 and len(set(got)) == 5 and all(1 <= v <= r.num_vars for v in got)
+
+
+def test_negative_condition_is_refused():
+    with pytest.raises(ValueError, match="condition"):
+        count([random_3cnf(np.random.default_rng(0), 30, 120)], options=CountOptions(method="bp", condition=-1))

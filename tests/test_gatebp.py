@@ -192,3 +192,44 @@ def test_solve_restarts_only_contradicted_formulas_on_their_own_graph(monkeypatc
     assert res.log_z[1].item() == pytest.approx(expected, abs=1e-12)
     assert kept and res.log_z[1].item() != plain.log_z[1].item()
     torch.testing.assert_close(res.log_z[[0, 2]], plain.log_z[[0, 2]], rtol=0, atol=0)
+
+
+def test_count_and_bpnn_base_restart_a_contradicted_formula_on_its_own(monkeypatch):
+    """Through the library (--method bp) and the BPNN's gate base: the restart runs on the selected
+    formula's graph only (graph.select) and gives the value of that formula's restart alone."""
+    import bpcount.gatebp as gatebp
+    from bpcount.bpnn.model import gate_base
+    from bpcount.graph import build_batch
+
+    rng = np.random.default_rng(9)
+    formulas = [Formula.from_clauses(*circuit_like(rng)) for _ in range(3)]
+    opts = CountOptions(method="bp", exact_max_vars=0, sat_check=False, equivalences=False, max_iters=400)
+    plain = count(formulas, options=opts)
+    real = gatebp.contradicted
+    seen = {"n": 0}
+
+    def flag_second_of_three(graph, factor_log_z):
+        out = real(graph, factor_log_z)
+        if graph.num_graphs == 3:
+            seen["n"] += 1
+            out = out.clone()
+            out[1] = True
+        return out
+
+    monkeypatch.setattr(gatebp, "contradicted", flag_second_of_three)
+    res = count(formulas, options=opts)
+    assert seen["n"] == 1
+    restarted = [("contradiction_restart" in r.stats) for r in plain]
+    assert not restarted[1]
+    restarted[1] = True
+    assert [("contradiction_restart" in r.stats) for r in res] == restarted
+    assert res[0].ln_count == plain[0].ln_count and res[2].ln_count == plain[2].ln_count
+    from bpcount.simplify import simplify
+
+    parts = [simplify(f, exact_max_vars=0, equivalences=False).residual for f in formulas]
+    alone = run_gate_bp(build_gate_graph(build_batch([parts[1]])), damping=gatebp.RETRY_DAMPING,
+                        max_iters=gatebp.RETRY_ITERS_FACTOR * 400)
+    assert bool(alone.converged.item()) and not bool(alone.contradicted.item())
+    assert res[1].ln_count == pytest.approx(alone.log_z.item(), abs=1e-12) != plain[1].ln_count
+    base = gate_base(build_batch(parts), 400, 0.5)
+    assert base.log_z[1].item() == pytest.approx(alone.log_z.item(), abs=1e-12)

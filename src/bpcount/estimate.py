@@ -273,6 +273,8 @@ class Engine:
     def __init__(self, opts: CountOptions):
         if opts.method not in METHODS:
             raise ValueError(f"unknown method {opts.method!r}; expected one of {', '.join(METHODS)}")
+        if opts.condition < 0:
+            raise ValueError(f"condition must be ≥ 0 variables, got {opts.condition}")
         self.opts = opts
         self.ready = False
 
@@ -313,7 +315,7 @@ class Engine:
         with torch.no_grad():
             if o.method == "bp":
                 if o.gates:
-                    res, extra = _run_gate_bp(residuals, graph, o, deadline)
+                    res, extra = _run_gate_bp(graph, o, deadline)
                 else:
                     from bpcount.bp import run_bp
 
@@ -346,7 +348,7 @@ class Engine:
         ]
 
 
-def _run_gate_bp(residuals: list[Residual], graph, o: CountOptions, deadline: float | None):
+def _run_gate_bp(graph, o: CountOptions, deadline: float | None):
     """BP on the gate factor graph of ``graph``; per formula stats: factors merged (AND/OR gates, XOR
     triples, tables) and whether a contradiction restart happened (bpcount.gatebp.run_gate_bp)."""
     import torch
@@ -354,14 +356,12 @@ def _run_gate_bp(residuals: list[Residual], graph, o: CountOptions, deadline: fl
     from bpcount.bp import segment_sum
     from bpcount.gatebp import solve_gate_bp
     from bpcount.gategraph import AND, TABLE, XOR, build_gate_graph
-    from bpcount.graph import build_batch
+    from bpcount.graph import select
 
     gg = build_gate_graph(graph)
 
     def make_graph(idx: list[int]):
-        if len(idx) == graph.num_graphs:
-            return gg
-        return build_gate_graph(build_batch([residuals[i] for i in idx], device=graph.device, dtype=graph.dtype))
+        return gg if len(idx) == graph.num_graphs else build_gate_graph(select(graph, idx))
 
     res = solve_gate_bp(make_graph, graph.num_graphs, damping=o.damping, max_iters=o.max_iters, tol=o.tol,
                         deadline=deadline)
