@@ -501,24 +501,21 @@ def _condition(engine: Engine, todo: list[_Pending], opts: CountOptions) -> None
             lo, hi = feasible_range(s.residual)
             outcomes.append(BranchOutcome(min(max(out["ln_count"], lo), hi), bool(out["converged"])))
         r = p.result
-        if not variables:
-            info["used"] = False
-            p.result = replace(r, stats={**r.stats, "conditioning": info}, seconds=r.seconds + share)
-            continue
-        info["branches"] = len(sims)
-        info["exact_branches"] = sum(s.exact for s in sims)
-        ln = None if failed else combine(p.simplified.residual.ln_offset, outcomes)
-        info["used"] = ln is not None
-        if ln is None:
-            info["reason"] = "a branch failed or timed out" if failed else "a branch did not converge"
-            p.result = replace(r, stats={**r.stats, "conditioning": info}, seconds=r.seconds + share)
-            continue
-        info["unconditioned"] = r.ln_count
-        exact = all(s.exact for s in sims)
-        proven_sat = any(s.exact and not s.unsat for s in sims)
-        satisfiable = False if ln == -math.inf else (True if proven_sat else r.satisfiable)
-        p.result = replace(r, ln_count=ln, converged=True, exact=exact, satisfiable=satisfiable,
-                           stats={**r.stats, "conditioning": info}, seconds=r.seconds + share)
+        changes: dict = {}
+        info["used"] = False
+        if variables:
+            info["branches"] = len(sims)
+            info["exact_branches"] = sum(s.exact for s in sims)
+            ln = None if failed else combine(p.simplified.residual.ln_offset, outcomes)
+            info["used"] = ln is not None
+            if ln is None:
+                info["reason"] = "a branch failed or timed out" if failed else "a branch did not converge"
+            else:
+                info["unconditioned"] = r.ln_count
+                proven_sat = any(s.exact and not s.unsat for s in sims)
+                changes = {"ln_count": ln, "converged": True, "exact": all(s.exact for s in sims),
+                           "satisfiable": False if ln == -math.inf else (True if proven_sat else r.satisfiable)}
+        p.result = replace(r, **changes, stats={**r.stats, "conditioning": info}, seconds=r.seconds + share)
 
 
 def feasible_range(residual: Residual) -> tuple[float, float]:
