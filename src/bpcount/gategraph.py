@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bpcount.graph import FactorGraphBatch
+from bpcount.graph import FactorGraphBatch, concat_ranges
 
 #: Factor kinds.
 CLAUSE, AND, XOR, TABLE = 0, 1, 2, 3
@@ -206,11 +206,8 @@ def gate_candidates(g: FactorGraphBatch) -> GateCandidates:
         bin_key, bin_order = _pair_key(_literal(g, start[bin_clause]), _literal(g, start[bin_clause] + 1),
                                        n_lit).sort()
         bin_clause = bin_clause[bin_order]
-        k = size[g.clause_of_edge[cand]]
-        e_rep = torch.repeat_interleave(cand, k)
-        first = torch.cumsum(k, 0) - k
-        j = torch.arange(len(e_rep), device=dev) - torch.repeat_interleave(first, k)
-        f = g.clause_ptr[g.clause_of_edge[e_rep]] + j
+        f, which = concat_ranges(g.clause_ptr[g.clause_of_edge[cand]], size[g.clause_of_edge[cand]])
+        e_rep = cand[which]
         keep = f != e_rep
         e_rep, f = e_rep[keep], f[keep]
         key = _pair_key(_literal(g, e_rep) ^ 1, _literal(g, f) ^ 1, n_lit)
@@ -362,11 +359,8 @@ def _tables(g: FactorGraphBatch, free: torch.Tensor) -> tuple[torch.Tensor, torc
     order = clause_key.argsort()
     count = torch.bincount(clause_key, minlength=n_keys)
     start = torch.cumsum(count, 0) - count
-    n_mem = count[row_key]
-    m_cand = torch.repeat_interleave(cand, n_mem)
-    first = torch.cumsum(n_mem, 0) - n_mem
-    offs = torch.arange(int(n_mem.sum()), device=dev) - torch.repeat_interleave(first, n_mem)
-    m_local = order[torch.repeat_interleave(start[row_key], n_mem) + offs]  # index into cl
+    pos, which = concat_ranges(start[row_key], count[row_key])
+    m_cand, m_local = cand[which], order[pos]  # m_local: index into cl
     # hashed row ids can collide: keep only memberships whose clause really lies inside the set
     inside = ((cvars[m_local].unsqueeze(-1) == sets[m_cand].unsqueeze(1)).any(-1) | (cvars[m_local] == V)).all(-1)
     m_cand, m_local = m_cand[inside], m_local[inside]
@@ -463,10 +457,8 @@ def build_gate_graph(graph: FactorGraphBatch) -> GateGraph:
     a_out = cands.and_edge[kept[cands.num_xor:]]
     a_cl = g.clause_of_edge[a_out]
     a_size = g.clause_size.to(torch.int64)[a_cl]
-    a_first = torch.cumsum(a_size, 0) - a_size
-    a_edges = torch.repeat_interleave(g.clause_ptr[a_cl], a_size)
-    a_edges = a_edges + torch.arange(len(a_edges), device=dev) - torch.repeat_interleave(a_first, a_size)
-    a_is_out = a_edges == torch.repeat_interleave(a_out, a_size)
+    a_edges, a_which = concat_ranges(g.clause_ptr[a_cl], a_size)
+    a_is_out = a_edges == a_out[a_which]
     a_var = g.var_of_edge[a_edges]
     a_neg = g.fval_of_edge[a_edges] ^ ~a_is_out
     n_a = len(a_out)
@@ -474,9 +466,7 @@ def build_gate_graph(graph: FactorGraphBatch) -> GateGraph:
     # remaining clauses
     c_cl = torch.nonzero(clause_free).squeeze(-1)
     c_size = g.clause_size.to(torch.int64)[c_cl]
-    c_first = torch.cumsum(c_size, 0) - c_size
-    c_edges = torch.repeat_interleave(g.clause_ptr[c_cl], c_size)
-    c_edges = c_edges + torch.arange(len(c_edges), device=dev) - torch.repeat_interleave(c_first, c_size)
+    c_edges, _ = concat_ranges(g.clause_ptr[c_cl], c_size)
 
     # table factors: their variables in order (positive literals)
     t_var = t_vars[t_vars < g.num_vars]

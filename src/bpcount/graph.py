@@ -110,9 +110,12 @@ class FactorGraphBatch:
         return out
 
 
-def _ranges(starts: torch.Tensor, ends: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Concatenated ``arange(starts[i], ends[i])`` over i (int64) and, per element, its range i."""
-    sizes = ends - starts
+def concat_ranges(starts: torch.Tensor, sizes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Concatenated ``arange(starts[i], starts[i] + sizes[i])`` over i, and per element its range i.
+
+    ``starts``, ``sizes``: (R,) int64. Returns two (Σ sizes,) int64 tensors (CSR gathers without a
+    Python loop: e.g. every edge of a list of clauses).
+    """
     which = torch.repeat_interleave(torch.arange(len(sizes), device=sizes.device), sizes)
     offsets = torch.cumsum(sizes, 0) - sizes
     return starts[which] + torch.arange(len(which), device=sizes.device) - offsets[which], which
@@ -131,10 +134,10 @@ def select(graph: FactorGraphBatch, idx: Sequence[int]) -> FactorGraphBatch:
     c0 = torch.tensor([cp[g] for g in idx], dtype=torch.int64, device=dev)
     c1 = torch.tensor([cp[g + 1] for g in idx], dtype=torch.int64, device=dev)
     e0, e1 = graph.clause_ptr[c0], graph.clause_ptr[c1]
-    var_ids, graph_of_var = _ranges(v0, v1)
-    clause_ids, graph_of_clause = _ranges(c0, c1)
-    edge_ids, graph_of_edge = _ranges(e0, e1)
     nv, nc, ne = v1 - v0, c1 - c0, e1 - e0
+    var_ids, graph_of_var = concat_ranges(v0, nv)
+    clause_ids, graph_of_clause = concat_ranges(c0, nc)
+    edge_ids, graph_of_edge = concat_ranges(e0, ne)
     new_v0, new_c0, new_e0 = (torch.cumsum(n, 0) - n for n in (nv, nc, ne))
     num_edges = len(edge_ids)
     clause_ptr = torch.cat([graph.clause_ptr[clause_ids] - (e0 - new_e0)[graph_of_clause],
