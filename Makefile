@@ -25,8 +25,10 @@ bench: install
 	$(BIN)/python benchmarks/throughput.py --out benchmarks/results/throughput.md
 
 bench-accuracy: install
+	rm -f benchmarks/results/accuracy_per_formula.csv
 	$(BIN)/python benchmarks/accuracy.py --out benchmarks/results/accuracy.md --limit 30 \
-	    --methods bp-clauses,bp,bpnn,bp+cond8,bpnn+cond8
+	    --methods bp-clauses,bp,bpnn,bpnn+noexact,bp+cond8,bpnn+cond8 \
+	    --per-formula benchmarks/results/accuracy_per_formula.csv
 
 # Training data for the shipped model (pretrained/README.md): generated families, labelled exactly
 # with pyganak, written to $(GEN)/labels.csv (resumable: labelled files are skipped).

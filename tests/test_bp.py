@@ -27,7 +27,7 @@ from tests.conftest import brute_log_count, random_formula, random_tree_formula
 def part_of(clauses, n, log_phi=None):
     """A simplified residual with the original numbering (formulas here have no units/free vars)."""
     f = Formula.from_clauses(clauses, n, weights=None if log_phi is None else np.exp(log_phi))
-    s = simplify(f, exact_max_vars=0)
+    s = simplify(f, exact_max_vars=0, exact_max_width=0)
     assert s.residual is not None and s.residual.num_vars == n
     return s.residual
 
@@ -117,7 +117,7 @@ def test_batched_equals_one_by_one():
     rng = np.random.default_rng(5)
     parts = []
     for _ in range(12):
-        s = simplify(random_formula(rng, 14, 30, kmax=4, weighted=bool(rng.random() < 0.5)), exact_max_vars=0)
+        s = simplify(random_formula(rng, 14, 30, kmax=4, weighted=bool(rng.random() < 0.5)), exact_max_vars=0, exact_max_width=0)
         if s.residual is not None:
             parts.append(s.residual)
     batched = run_bp(build_batch(parts), max_iters=300)
@@ -131,7 +131,7 @@ def test_message_and_belief_forms_agree_at_convergence():
     # ln Z = Σ ln Z_a + Σ ln Z_i − Σ ln Z_ia (message form) equals the belief form at a fixed point
     rng = np.random.default_rng(6)
     f = random_formula(rng, 12, 18, kmax=3)
-    s = simplify(Formula.from_clauses([c for c in f.clauses() if len(set(map(abs, c))) == len(c) and len(c) > 1], 12), exact_max_vars=0)
+    s = simplify(Formula.from_clauses([c for c in f.clauses() if len(set(map(abs, c))) == len(c) and len(c) > 1], 12), exact_max_vars=0, exact_max_width=0)
     g = build_batch([s.residual])
     r = run_bp(g, damping=0.5, max_iters=5000)
     assert bool(r.converged.all())
@@ -185,6 +185,6 @@ def test_bp_step_fixed_point():
 def test_timeout_deadline_stops_loop():
     rng = np.random.default_rng(8)
     f = random_formula(rng, 30, 130, kmax=3)
-    s = simplify(Formula.from_clauses([c for c in f.clauses() if len(c) == 3 and len(set(map(abs, c))) == 3], 30), exact_max_vars=0)
+    s = simplify(Formula.from_clauses([c for c in f.clauses() if len(c) == 3 and len(set(map(abs, c))) == 3], 30), exact_max_vars=0, exact_max_width=0)
     r = run_bp(build_batch([s.residual]), damping=0.0, max_iters=10**7, deadline=0.0)
     assert r.timed_out and r.iterations.item() == 10

@@ -14,7 +14,7 @@ def residuals(seed, count):
     rng = np.random.default_rng(seed)
     out = []
     while len(out) < count:
-        s = simplify(random_formula(rng, 10, 25, kmax=4), exact_max_vars=0)
+        s = simplify(random_formula(rng, 10, 25, kmax=4), exact_max_vars=0, exact_max_width=0)
         if s.residual is not None:
             out.append(s.residual)
     return out

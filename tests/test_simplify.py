@@ -71,7 +71,7 @@ def test_empty_clause_is_unsat():
 def test_duplicate_literal_and_tautology_example_from_notes():
     # (x1 ∨ x1 ∨ ¬x2)(¬x2 ∨ x3) has 5 models; plus a tautology over a new variable x4 (free: ×2)
     f = Formula.from_clauses([[1, 1, -2], [-2, 3], [4, -4]], 4)
-    s = simplify(f, exact_max_vars=0)
+    s = simplify(f, exact_max_vars=0, exact_max_width=0)
     assert s.stats["duplicate_literals"] == 1 and s.stats["tautologies"] == 1
     assert s.stats["free_vars"] == 1
     assert abs(s.ln_exact + brute_log_count(s.residual.to_formula()) - math.log(10)) < 1e-12
@@ -83,7 +83,7 @@ def test_components_and_stats():
     s = simplify(f, exact_max_vars=20)
     assert s.exact and s.stats["components"] == 2 and s.stats["free_vars"] == 2
     assert abs(s.ln_exact - math.log(4 * 4 * 4)) < 1e-12
-    s0 = simplify(f, exact_max_vars=0)
+    s0 = simplify(f, exact_max_vars=0, exact_max_width=0)
     assert s0.residual.num_vars == 6 and s0.residual.num_clauses == 6 and s0.stats["components"] == 2
 
 
@@ -93,7 +93,7 @@ def test_exact_log_count_matches_brute_force(n):
     clauses = [list(rng.choice(np.arange(1, n + 1), size=min(n, 3), replace=False) * rng.choice([-1, 1], size=min(n, 3)))
                for _ in range(2 * n)]
     w = rng.uniform(0.1, 1.0, size=(n, 2)) if n in (5, 12) else None
-    s = simplify(Formula.from_clauses(clauses, n, weights=w), exact_max_vars=0)
+    s = simplify(Formula.from_clauses(clauses, n, weights=w), exact_max_vars=0, exact_max_width=0)
     if n == 1:  # a single variable is decided by unit propagation
         assert s.residual is None
         return
@@ -151,7 +151,7 @@ def test_equivalent_literal_substitution_preserves_count(weighted):
     substituted = 0
     for _ in range(300):
         f = _equivalence_heavy_formula(rng, int(rng.integers(3, 11)), weighted)
-        s = simplify(f, exact_max_vars=0)
+        s = simplify(f, exact_max_vars=0, exact_max_width=0)
         substituted += s.stats.get("equivalent_vars", 0)
         want, got = brute_log_count(f), total_log_count(f, 0)
         assert got == want or abs(got - want) < 1e-9, (f.clauses(), f.weights)
@@ -164,7 +164,7 @@ def test_equivalent_literal_substitution_preserves_count(weighted):
 def test_equivalence_chain_collapses_to_one_variable():
     # x1 ≡ x2 ≡ ¬x3 ≡ x4 plus one clause over them: 2 models (x1 = 1 or 0), no residual needed
     clauses = [[-1, 2], [1, -2], [-2, -3], [2, 3], [3, 4], [-3, -4], [1, 3, 5]]
-    s = simplify(Formula.from_clauses(clauses, 5), exact_max_vars=0)
+    s = simplify(Formula.from_clauses(clauses, 5), exact_max_vars=0, exact_max_width=0)
     assert s.stats["equivalent_vars"] == 3
     assert total_log_count(Formula.from_clauses(clauses, 5), 0) == pytest.approx(brute_log_count(
         Formula.from_clauses(clauses, 5)), abs=1e-12)

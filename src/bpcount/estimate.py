@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bpcount.cnf import DimacsError, Formula, read_dimacs
+from bpcount.elimination import DEFAULT_MAX_WIDTH
 from bpcount.simplify import (
     DEFAULT_EXACT_MAX_VARS,
     Residual,
@@ -55,6 +56,8 @@ class CountOptions:
     timeout: float | None = None  # seconds of engine time per batch (see module docstring)
     seed: int = 0
     exact_max_vars: int = DEFAULT_EXACT_MAX_VARS  # components this small are enumerated exactly
+    exact_max_width: int = DEFAULT_MAX_WIDTH  # components of elimination width ≤ this are counted exactly
+    # by variable elimination (bpcount.elimination); 0: off
     equivalences: bool | None = None  # equivalent-literal substitution when simplifying; None: the
     # method's choice (bp, loopy: on; bpnn: as its checkpoint was trained, see simplify_equivalences)
     gates: bool = True  # bp: merge Tseitin AND/OR gates and XOR triples into single factors
@@ -65,6 +68,9 @@ class CountOptions:
     strict: bool = False  # more clauses than the header declares is an error
     sat_check: bool = True  # prove the `s` line with a budgeted SAT call
     sat_budget: float = 2.0  # seconds for that call
+    enum_models: int = 1024  # after the SAT check's witness, enumerate up to this many models of the
+    # residual; when the solver proves there are no more, the count is exact (bpcount.sat); 0: off
+    enum_budget: float = 0.5  # seconds for that enumeration
     on_nonconvergence: str = "report"  # report | error
     checkpoint: str | None = None  # BPNN checkpoint; None = shipped default
     radius: int = 1  # loopy: neighbourhood radius
@@ -223,7 +229,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
         projection_ignored = f"c t {formula.task}"
     base = replace(base, weighted=formula.weighted, projection_ignored=projection_ignored,
                    warnings=tuple(warnings), n_vars=formula.num_vars, n_clauses=formula.num_clauses)
-    simplified = simplify(formula, exact_max_vars=opts.exact_max_vars, equivalences=simplify_equivalences(opts))
+    simplified = simplify(formula, exact_max_vars=opts.exact_max_vars, exact_max_width=opts.exact_max_width, equivalences=simplify_equivalences(opts))
     stats = dict(simplified.stats)
     if simplified.unsat:
         return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
@@ -234,14 +240,22 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
                                     seconds=time.perf_counter() - t0))
     satisfiable = None
     if opts.sat_check:
-        from bpcount.sat import check_sat
+        from bpcount.sat import enumerate_models
 
         r = simplified.residual
-        satisfiable = check_sat(r.num_vars, r.lits, r.clause_ptr, budget_seconds=opts.sat_budget)
+        found = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=opts.enum_models,
+                                 sat_budget=opts.sat_budget, enum_budget=opts.enum_budget)
+        satisfiable = found.satisfiable
         if satisfiable is False:
             stats["unsat_reason"] = "SAT solver"
             return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
                                         exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
+        if opts.enum_models > 0:
+            stats["enumerated_models"] = found.models
+        if opts.enum_models > 0 and found.ln_count is not None:
+            return _Pending(replace(base, ln_count=simplified.ln_exact + found.ln_count, exact=True,
+                                    satisfiable=True, converged=True, iterations=0, stats=stats,
+                                    exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
     return _Pending(replace(base, satisfiable=satisfiable, stats=stats,
                                 exact_vars=stats.get("exact_vars"), seconds=time.perf_counter() - t0),
                     simplified)
@@ -480,7 +494,8 @@ def _condition(engine: Engine, todo: list[_Pending], opts: CountOptions) -> None
     plans = []  # per formula: (variables, per-branch Simplified)
     for p in todo:
         variables = conditioning_vars(p.simplified.residual, opts.condition)
-        sims = [simplify(f, exact_max_vars=opts.exact_max_vars, equivalences=simplify_equivalences(opts))
+        sims = [simplify(f, exact_max_vars=opts.exact_max_vars, exact_max_width=opts.exact_max_width,
+                         equivalences=simplify_equivalences(opts))
                 for f in branches(p.simplified.residual, variables).formulas] if variables else []
         plans.append((variables, sims))
     run = [s.residual for _, sims in plans for s in sims if not s.exact]

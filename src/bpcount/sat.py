@@ -1,13 +1,22 @@
-"""A short, budgeted SAT call (python-sat) that proves the MCC ``s`` line.
+"""Budgeted SAT calls (python-sat): the witness or proof behind the MCC ``s`` line, and an exact
+count by enumeration when a formula has few models.
 
 BP proves neither SAT nor UNSAT (bp-cnf.md §6); the MCC output needs a witness for
 ``s SATISFIABLE`` and a proof for ``s UNSATISFIABLE``. We run Glucose 4 with a wall-clock budget
 (interrupted from a timer thread) and return None when it runs out.
+
+:func:`enumerate_models` goes on from the witness the way ApproxMC's base case does: block each
+model found and ask again, up to ``max_models`` models within a time budget. When the solver proves
+that no further model exists, the count is exact: the number of models (or, weighted, the sum of
+their weights). Formulas with few models are where BP's relative error is largest, and there this
+costs a few milliseconds; formulas with many models stop at the bound and go to the estimator.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,24 +24,86 @@ import numpy as np
 SOLVER_NAME = "glucose4"
 
 
+@dataclass(frozen=True)
+class Enumeration:
+    """Outcome of :func:`enumerate_models`.
+
+    ``satisfiable``: True (a model was found), False (proven UNSAT) or None (budget exhausted first).
+    ``ln_count``: exact ln of the (weighted) model count when every model was enumerated, else None
+    (−inf when UNSAT). ``models``: models found (≤ max_models + 1).
+    """
+
+    satisfiable: bool | None
+    ln_count: float | None
+    models: int
+
+
+def _load(solver, lits: np.ndarray, clause_ptr: np.ndarray) -> None:
+    bounds = clause_ptr.tolist()
+    flat = lits.tolist()
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        solver.add_clause(flat[a:b])
+
+
+def _solve(solver, budget_seconds: float) -> bool | None:
+    timer = threading.Timer(budget_seconds, solver.interrupt)
+    timer.start()
+    try:
+        return solver.solve_limited(expect_interrupt=True)
+    finally:
+        timer.cancel()
+
+
 def check_sat(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, budget_seconds: float) -> bool | None:
     """True (model found), False (proven UNSAT) or None (budget exhausted).
 
     ``lits`` (E,) signed literals over 1..num_vars, ``clause_ptr`` (C+1,) CSR offsets.
     """
+    return enumerate_models(num_vars, lits, clause_ptr, max_models=0, sat_budget=budget_seconds).satisfiable
+
+
+def enumerate_models(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
+                     *, max_models: int, sat_budget: float, enum_budget: float = 0.0) -> Enumeration:
+    """A budgeted SAT call, then (``max_models`` > 0) enumeration of up to ``max_models`` models.
+
+    Args:
+        num_vars, lits, clause_ptr: the formula, variables 1..num_vars, every one in some clause (the
+            simplifier's residual; a variable in no clause would be missing from the blocking clauses).
+        log_weights: (num_vars, 2) ln w(¬x), ln w(x), or None (unweighted).
+        max_models: stop (count unknown) once more than this many models are found; 0: SAT check only.
+        sat_budget: seconds for the first call (the SAT check).
+        enum_budget: seconds for all further calls together.
+    """
     from pysat.solvers import Solver
 
     if len(clause_ptr) <= 1:
-        return True
-    bounds = clause_ptr.tolist()
-    flat = lits.tolist()
+        return Enumeration(True, num_vars * math.log(2.0) if log_weights is None else
+                           float(np.logaddexp(log_weights[:, 0], log_weights[:, 1]).sum()), 1)
     with Solver(name=SOLVER_NAME) as solver:
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            solver.add_clause(flat[a:b])
-        timer = threading.Timer(budget_seconds, solver.interrupt)
+        _load(solver, lits, clause_ptr)
+        first = _solve(solver, sat_budget)
+        if first is not True:
+            return Enumeration(first, -math.inf if first is False else None, 0)
+        models = [solver.get_model()[:num_vars]]
+        if max_models <= 0 or enum_budget <= 0:
+            return Enumeration(True, None, 1)
+        timer = threading.Timer(enum_budget, solver.interrupt)
         timer.start()
         try:
-            answer = solver.solve_limited(expect_interrupt=True)
+            while len(models) <= max_models:
+                solver.add_clause([-x for x in models[-1]])
+                answer = solver.solve_limited(expect_interrupt=True)
+                if answer is None:
+                    return Enumeration(True, None, len(models))
+                if answer is False:
+                    break
+                models.append(solver.get_model()[:num_vars])
+            else:
+                return Enumeration(True, None, len(models))
         finally:
             timer.cancel()
-    return answer
+    if log_weights is None:
+        return Enumeration(True, math.log(len(models)), len(models))
+    truth = (np.asarray(models) > 0).astype(np.int64)  # (models, num_vars)
+    per_model = np.take_along_axis(np.asarray(log_weights)[None, :, :], truth[:, :, None], axis=2)[:, :, 0].sum(axis=1)
+    return Enumeration(True, float(np.logaddexp.reduce(per_model)), len(models))

@@ -4,8 +4,9 @@ In order: weight-0 literals (as unit clauses), empty clauses, then rounds of {du
 tautologies, unit propagation to a fixpoint, equivalent-literal substitution (strongly connected
 components of the binary implication graph)} until nothing changes, free variables
 (+ln(w(x) + w(¬x)) each, ln 2 unweighted), connected components. Components with at most
-``exact_max_vars`` variables are counted exactly by vectorised enumeration; the rest form the
-*residual* handed to BP-type engines. The result keeps the exact part
+``exact_max_vars`` variables are counted exactly by vectorised enumeration, and larger ones whose
+greedy elimination order has width at most ``exact_max_width`` by variable elimination
+(:mod:`bpcount.elimination`); the rest form the *residual* handed to BP-type engines. The result keeps the exact part
 of ln Z in ``ln_exact`` so that ln Z = ln_exact + ln Z(residual).
 
 Everything is vectorised numpy over literals; unit propagation runs in rounds (all current units at
@@ -22,6 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from bpcount.cnf import Formula
+from bpcount.elimination import DEFAULT_MAX_WIDTH, elimination_log_count
 
 #: Components up to this many variables are enumerated exactly (2^20 assignments, chunked).
 DEFAULT_EXACT_MAX_VARS = 20
@@ -93,10 +95,11 @@ def log_weight_totals(lw: np.ndarray) -> np.ndarray:
 
 
 def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS,
-             equivalences: bool = True) -> Simplified:
+             exact_max_width: int = DEFAULT_MAX_WIDTH, equivalences: bool = True) -> Simplified:
     """Simplify ``formula`` keeping the (weighted) count exact. See the module docstring.
 
     ``equivalences=False`` skips equivalent-literal substitution (units, components etc. only).
+    ``exact_max_width=0`` turns variable elimination off (enumeration of small components stays).
     """
     n = formula.num_vars
     lw = _log_weights(formula)
@@ -179,19 +182,33 @@ def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS,
     small = comp_size <= exact_max_vars
     stats["components"] = int(ncomp)
     stats["exact_components"] = int(small.sum())
-    stats["tree_components"] = int(((comp_edges == comp_size + comp_clauses - 1) & ~small).sum())
 
     signed_local = np.where(lits > 0, var_local + 1, -(var_local + 1))
-    for c in np.flatnonzero(small):
-        vmask = comp_of_var == c
-        local_ids = np.flatnonzero(vmask)
-        emask = comp_of_clause[clause_local] == c
-        sub = _relabel(signed_local[emask], clause_local[emask], local_ids)
+    exact = small.copy()
+    # each component's variables and edges as one range of a (stable, so ascending) sort
+    var_by_comp = np.argsort(comp_of_var, kind="stable")
+    var_ptr = np.concatenate([[0], np.cumsum(comp_size)])
+    edge_comp = comp_of_clause[clause_local]
+    edge_by_comp = np.argsort(edge_comp, kind="stable")
+    edge_ptr = np.concatenate([[0], np.cumsum(comp_edges)])
+    for c in range(ncomp) if exact_max_width > 0 else np.flatnonzero(small):
+        local_ids = var_by_comp[var_ptr[c]:var_ptr[c + 1]]
+        e = edge_by_comp[edge_ptr[c]:edge_ptr[c + 1]]
+        sub = _relabel(signed_local[e], clause_local[e], local_ids)
         sub_lw = lw[rem_vars[local_ids] - 1] if lw is not None else None
-        ln_c = exact_log_count(len(local_ids), sub[0], sub[1], sub_lw)
+        if small[c]:
+            ln_c = exact_log_count(len(local_ids), sub[0], sub[1], sub_lw)
+        else:
+            ln_c = elimination_log_count(len(local_ids), sub[0], sub[1], sub_lw, max_width=exact_max_width)
+            if ln_c is None:
+                continue  # too wide: left for BP
+            exact[c] = True
         if ln_c == -math.inf:
-            return _unsat(stats, "a component has no model (exact enumeration)")
+            return _unsat(stats, "a component has no model (exact count)")
         ln_exact += ln_c
+    stats["eliminated_components"] = int((exact & ~small).sum())
+    small = exact
+    stats["tree_components"] = int(((comp_edges == comp_size + comp_clauses - 1) & ~small).sum())
     stats["exact_vars"] = int(n - comp_size[~small].sum())
 
     big_var = ~small[comp_of_var]

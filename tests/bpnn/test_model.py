@@ -29,7 +29,7 @@ def random_clauses(rng: np.random.Generator, n: int, m: int, kmin: int = 2, kmax
 
 
 def residual(clauses: list[list[int]], n: int, weights: np.ndarray | None = None) -> Residual:
-    s = simplify(Formula.from_clauses(clauses, n, weights=weights), exact_max_vars=0)
+    s = simplify(Formula.from_clauses(clauses, n, weights=weights), exact_max_vars=0, exact_max_width=0)
     assert s.residual is not None
     return s.residual
 

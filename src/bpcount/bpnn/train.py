@@ -36,6 +36,7 @@ import torch
 
 from bpcount.bpnn.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from bpcount.bpnn.model import BPNN, BPNNConfig, GateBase, gate_base
+from bpcount.elimination import DEFAULT_MAX_WIDTH
 from bpcount.graph import build_batch
 from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, Residual
 
@@ -80,6 +81,7 @@ class TrainConfig:
     dtype: str = "float64"
     device: str = "cpu"
     exact_max_vars: int = DEFAULT_EXACT_MAX_VARS
+    exact_max_width: int = DEFAULT_MAX_WIDTH  # components this narrow are counted exactly, not trained on
     equivalences: bool = True  # simplify with equivalent-literal substitution (inference repeats the choice)
     ema: float = 0.0  # > 0: validate and save an exponential moving average of the weights,
     # updated after every step with this decay (0 disables; raw weights are kept for --resume)
@@ -199,7 +201,8 @@ def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool
         except DimacsError:
             skipped["unreadable"] += 1
             continue
-        simp = simplify(formula, exact_max_vars=cfg.exact_max_vars, equivalences=cfg.equivalences)
+        simp = simplify(formula, exact_max_vars=cfg.exact_max_vars, exact_max_width=cfg.exact_max_width,
+                        equivalences=cfg.equivalences)
         if simp.unsat:
             skipped["unsat"] += 1
             continue

@@ -8,6 +8,7 @@ import sys
 import click
 
 from bpcount.cli.common import verbosity_options
+from bpcount.elimination import DEFAULT_MAX_WIDTH
 
 DEFAULT_METHOD = "bpnn"
 
@@ -35,6 +36,10 @@ DEFAULT_METHOD = "bpnn"
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed (Monte Carlo local sums).")
 @click.option("--exact-max-vars", type=click.IntRange(0, 24), default=20, show_default=True,
               help="Components with at most this many variables are counted exactly (0 disables).")
+@click.option("--exact-width", "exact_max_width", type=click.IntRange(0, 26), default=DEFAULT_MAX_WIDTH,
+              show_default=True,
+              help="Components whose min-degree elimination order is at most this wide are counted exactly "
+                   "by variable elimination (0 disables).")
 @click.option("--equivalences/--no-equivalences", default=None,
               help="Substitute equivalent literals while simplifying [default: on for bp and loopy; for bpnn, "
                    "as the checkpoint was trained].")
@@ -52,6 +57,11 @@ DEFAULT_METHOD = "bpnn"
               help="Prove the MCC 's' line with a short SAT-solver call.")
 @click.option("--sat-budget", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
               help="Seconds for that SAT call.")
+@click.option("--enum-models", type=click.IntRange(min=0), default=1024, show_default=True,
+              help="After the SAT call's witness, enumerate up to N models (blocking each one found); if the "
+                   "solver proves there are no more, the count is exact. 0 disables; off with --no-sat-check.")
+@click.option("--enum-budget", type=click.FloatRange(min=0.0), default=0.5, show_default=True,
+              help="Seconds for that enumeration.")
 @click.option("--on-nonconvergence", type=click.Choice(["report", "error"]), default="report", show_default=True,
               help="report: print the last iterate's estimate with converged=false; error: no estimate (exit 1).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
@@ -103,6 +113,7 @@ def count_command(inputs, fmt, verbose, quiet, task, tmpdir, maxrss, **kw):
         opt_line += f" gates={'on' if options.gates else 'off'}"
     if options.condition:
         opt_line += f" condition={options.condition}"
+    opt_line += f" exact_width={options.exact_max_width}"
     report = Report(fmt=fmt, out=sys.stdout, err=sys.stderr, options_line=opt_line, verbose=verbose)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:

@@ -12,6 +12,7 @@ import sys
 import click
 
 from bpcount.cli.common import verbosity_options
+from bpcount.elimination import DEFAULT_MAX_WIDTH
 
 
 @click.command("train", context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,6 +63,9 @@ from bpcount.cli.common import verbosity_options
 @click.option("--max-edges", type=click.IntRange(min=1), default=None, help="Skip formulas larger than this.")
 @click.option("--exact-max-vars", type=click.IntRange(0, 24), default=20, show_default=True,
               help="Components this small are counted exactly by the simplifier (not trained on).")
+@click.option("--exact-width", "exact_max_width", type=click.IntRange(0, 26), default=DEFAULT_MAX_WIDTH,
+              show_default=True,
+              help="Components of elimination width at most this are counted exactly (not trained on; 0 disables).")
 @click.option("--equivalences/--no-equivalences", default=True, show_default=True,
               help="Simplify with equivalent-literal substitution. Stored in the checkpoint: counting with "
                    "the model simplifies the same way.")
@@ -75,7 +79,7 @@ from bpcount.cli.common import verbosity_options
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
 @verbosity_options
 def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
-                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, equivalences, seed, dtype, device,
+                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, equivalences, seed, dtype, device,
                   ema, resume, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
@@ -88,7 +92,8 @@ def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, 
     config = TrainConfig(labels=labels, extra_labels=tuple(extra_labels), data_dirs=tuple(data_dirs), out_dir=out_dir, model=model, epochs=epochs,
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
                          val_fraction=val_fraction, families=tuple(families), patience=patience,
-                         max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars, equivalences=equivalences, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume,
+                         max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars,
+                         exact_max_width=exact_max_width, equivalences=equivalences, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume,
                          progress=not quiet)
     try:
         result = train(config)

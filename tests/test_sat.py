@@ -1,0 +1,99 @@
+"""Budgeted SAT check and bounded model enumeration against brute force."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bpcount.cnf import Formula
+from bpcount.estimate import CountOptions, count
+from bpcount.sat import check_sat, enumerate_models
+from bpcount.simplify import exact_log_count, simplify
+from tests.conftest import random_formula
+
+
+def residuals(seed: int, weighted: bool, n_formulas: int = 60):
+    """Residuals (every variable in some clause) of random formulas, with their exact ln counts."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n_formulas):
+        n = int(rng.integers(4, 16))
+        f = random_formula(rng, n, int(rng.integers(n // 2, 2 * n)), kmax=3, weighted=weighted)
+        s = simplify(f, exact_max_vars=0, exact_max_width=0)
+        if s.residual is not None:
+            r = s.residual
+            yield r, exact_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_enumeration_is_exact_when_it_finishes(weighted):
+    seen = 0
+    for r, want in residuals(1 + weighted, weighted):
+        e = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=1 << 16,
+                             sat_budget=5.0, enum_budget=5.0)
+        assert e.satisfiable is (want > -math.inf)
+        assert check_sat(r.num_vars, r.lits, r.clause_ptr, budget_seconds=5.0) is e.satisfiable
+        if want == -math.inf:
+            assert e.ln_count == -math.inf and e.models == 0
+        else:
+            assert e.ln_count == pytest.approx(want, abs=1e-9)
+            if not weighted:
+                assert e.models == round(math.exp(want))
+            seen += 1
+    assert seen >= 20
+
+
+def test_enumeration_stops_at_the_bound_without_a_count():
+    for r, want in residuals(3, False):
+        models = round(math.exp(want)) if want > -math.inf else 0
+        if models < 3:
+            continue
+        e = enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=models - 1, sat_budget=5.0, enum_budget=5.0)
+        assert e.satisfiable and e.ln_count is None and e.models == models
+        exact = enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=models, sat_budget=5.0, enum_budget=5.0)
+        assert exact.ln_count == pytest.approx(want, abs=1e-12)
+        off = enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=models, sat_budget=5.0, enum_budget=0.0)
+        assert off.satisfiable and off.ln_count is None and off.models == 1
+        return
+    pytest.fail("no residual with at least 3 models")
+
+
+def random_3cnf(rng: np.random.Generator, n: int, m: int) -> Formula:
+    clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(np.arange(1, n + 1), 3, replace=False)]
+               for _ in range(m)]
+    return Formula.from_clauses(clauses, n)
+
+
+def test_count_is_exact_by_enumeration_up_to_the_bound_only():
+    rng = np.random.default_rng(9)
+    few = many = 0
+    opts = dict(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=256)
+    for _ in range(40):
+        f = random_3cnf(rng, 18, int(rng.integers(40, 80)))
+        truth = exact_log_count(f.num_vars, f.lits, f.clause_ptr)
+        if truth == -math.inf or simplify(f, exact_max_vars=0, exact_max_width=0).residual is None:
+            continue
+        (on,) = count([f], options=CountOptions(**opts))
+        (off,) = count([f], options=CountOptions(**{**opts, "enum_models": 0}))
+        (no_sat,) = count([f], options=CountOptions(**opts, sat_check=False))
+        assert not off.exact and not no_sat.exact and "enumerated_models" not in off.stats
+        if round(math.exp(truth)) <= 256:
+            assert on.exact and on.ln_count == pytest.approx(truth, abs=1e-9)
+            assert on.stats["enumerated_models"] == round(math.exp(truth))
+            few += 1
+        else:
+            assert not on.exact and on.stats["enumerated_models"] == 257
+            many += 1
+    assert few >= 5 and many >= 3
+
+
+def test_weighted_count_by_enumeration():
+    rng = np.random.default_rng(4)
+    w = rng.uniform(0.1, 0.9, (12, 2))
+    f = random_formula(rng, 12, 18, kmax=3)
+    f = Formula.from_clauses(f.clauses(), 12, weights=w)
+    truth = exact_log_count(12, f.lits, f.clause_ptr, np.log(w))
+    assert truth > -math.inf
+    (r,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0))
+    assert r.exact and r.ln_count == pytest.approx(truth, abs=1e-9)
