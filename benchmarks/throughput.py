@@ -67,7 +67,7 @@ def bandwidth(device, dtype, nbytes=1 << 28) -> float:
 
 def bp_rate(formula: Formula, device, dtype) -> tuple[int, float, float]:
     """(edges, kernel edge-it/s of damped bp_step, end-to-end edge-it/s of run_bp incl. checks)."""
-    s = simplify(formula, exact_max_vars=0)
+    s = simplify(formula, exact_max_vars=0, exact_max_width=0)
     g = build_batch([s.residual], device=device, dtype=dtype)
     lam = torch.zeros(g.num_edges, dtype=dtype, device=device)
     for _ in range(3):  # warm-up
@@ -88,7 +88,7 @@ def bp_rate(formula: Formula, device, dtype) -> tuple[int, float, float]:
 def gate_rate(formula: Formula, device, dtype) -> tuple[float, float]:
     """(seconds to build the gate graph, end-to-end run_gate_bp rate in *clause-graph* edge-it/s, so
     that it compares with run_bp on the same formula)."""
-    s = simplify(formula, exact_max_vars=0)
+    s = simplify(formula, exact_max_vars=0, exact_max_width=0)
     g = build_batch([s.residual], device=device, dtype=dtype)
     sync(device)
     t0 = time.perf_counter()
