@@ -66,6 +66,9 @@ from bpcount.elimination import DEFAULT_MAX_WIDTH
 @click.option("--exact-width", "exact_max_width", type=click.IntRange(0, 26), default=DEFAULT_MAX_WIDTH,
               show_default=True,
               help="Components of elimination width at most this are counted exactly (not trained on; 0 disables).")
+@click.option("--enum-models", type=click.IntRange(min=0), default=1024, show_default=True,
+              help="Skip formulas with at most this many models: counting enumerates those exactly "
+                   "(bpcount --enum-models). 0 trains on them too.")
 @click.option("--equivalences/--no-equivalences", default=True, show_default=True,
               help="Simplify with equivalent-literal substitution. Stored in the checkpoint: counting with "
                    "the model simplifies the same way.")
@@ -79,7 +82,7 @@ from bpcount.elimination import DEFAULT_MAX_WIDTH
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
 @verbosity_options
 def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
-                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, equivalences, seed, dtype, device,
+                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, enum_models, equivalences, seed, dtype, device,
                   ema, resume, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
@@ -93,7 +96,7 @@ def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, 
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
                          val_fraction=val_fraction, families=tuple(families), patience=patience,
                          max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars,
-                         exact_max_width=exact_max_width, equivalences=equivalences, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume,
+                         exact_max_width=exact_max_width, enum_models=enum_models, equivalences=equivalences, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume,
                          progress=not quiet)
     try:
         result = train(config)
