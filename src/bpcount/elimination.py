@@ -68,6 +68,8 @@ def elimination_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *
     edges = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
     edges = np.unique(np.sort(edges, axis=1), axis=0)
     edges = edges[edges[:, 0] != edges[:, 1]]
+    if len(edges) > max_width * num_vars:
+        return None  # a graph of treewidth w has at most w·n edges
     adj: list[set[int]] = [set() for _ in range(num_vars)]
     for u, v in edges.tolist():
         adj[u].add(v)
