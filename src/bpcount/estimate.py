@@ -229,7 +229,8 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
         projection_ignored = f"c t {formula.task}"
     base = replace(base, weighted=formula.weighted, projection_ignored=projection_ignored,
                    warnings=tuple(warnings), n_vars=formula.num_vars, n_clauses=formula.num_clauses)
-    simplified = simplify(formula, exact_max_vars=opts.exact_max_vars, exact_max_width=opts.exact_max_width, equivalences=simplify_equivalences(opts))
+    simplified = simplify(formula, exact_max_vars=opts.exact_max_vars, exact_max_width=opts.exact_max_width,
+                          equivalences=simplify_equivalences(opts))
     stats = dict(simplified.stats)
     if simplified.unsat:
         return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
