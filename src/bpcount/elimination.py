@@ -11,11 +11,12 @@ variables per cut), so the simplifier counts such components exactly instead of 
 * :func:`elimination_order`: greedy minimum-degree order on the primal graph; it gives up (returns
   None) as soon as the smallest degree left exceeds ``max_width`` or the estimated table work
   exceeds ``max_work``. Ties go to the lowest variable, so the order is deterministic.
-* :func:`eliminate`: bucket elimination along an order. Each factor is multiplied into the bucket of
-  its first variable in the order; a bucket's product is summed over its variable with one
-  ``numpy.einsum`` and the resulting table goes to the bucket of its first remaining variable.
-  Every new table is divided by its maximum and the logarithm of that maximum is added to a running
-  total, so counts far beyond float64's range (2^1000 and more) stay exact to rounding.
+* :func:`eliminate`: bucket elimination along an order, in log space. Each factor goes to the bucket
+  of its first variable in the order; a bucket's factors are added (log tables broadcast onto the
+  bucket's scope), its variable is summed out with ``logaddexp``, and the resulting table goes to
+  the bucket of its first remaining variable. Log tables keep every entry however uneven the counts
+  or weights (2^1000 against 1, weights of 1e-200): rescaled linear tables would underflow such
+  entries to 0, lose them for good, and could even report a satisfiable formula as UNSAT.
 
 Both loop over variables on the host: elimination is inherently sequential, and each step is one
 vectorised table operation. The simplifier calls them only for components already known to be
@@ -26,18 +27,17 @@ from __future__ import annotations
 
 import heapq
 import math
-import string
 
 import numpy as np
 
-#: Widest elimination order accepted by default (tables of up to 2^(w+1) float64 entries: 64 MiB at 22).
+#: Widest elimination order accepted by default (a bucket's table has up to 2^(w+1) float64 entries:
+#: 64 MiB at 22).
 DEFAULT_MAX_WIDTH = 22
 
 #: Most table entries summed over one whole elimination (Σ over variables of 2^(scope)): about a second.
 DEFAULT_MAX_WORK = 1 << 28
 
-#: einsum subscripts (one letter per variable of a bucket: the width is bounded well below 52).
-_LETTERS = string.ascii_letters
+LN2 = math.log(2.0)
 
 
 def elimination_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *,
@@ -124,42 +124,43 @@ def eliminate(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weigh
     ln_total = 0.0
 
     sizes = np.diff(clause_ptr)
-    for k in np.unique(sizes):  # all clauses of width k at once: a (m, 2, ..., 2) stack of tables
+    for k in np.unique(sizes):  # all clauses of width k at once: a (m, 2, ..., 2) stack of log tables
         idx = np.flatnonzero(sizes == k)
         cl = lits[clause_ptr[idx][:, None] + np.arange(k)]  # (m, k)
         cl = np.take_along_axis(cl, np.argsort(pos[np.abs(cl) - 1], axis=1), axis=1)
         # the falsifying assignment sets each literal false: bit 1 (x = true) for a negative literal
         flat = ((cl < 0).astype(np.int64) << np.arange(k - 1, -1, -1)).sum(axis=1)
-        tables = np.ones((len(idx), 1 << k))
-        tables[np.arange(len(idx)), flat] = 0.0
+        tables = np.zeros((len(idx), 1 << k))
+        tables[np.arange(len(idx)), flat] = -np.inf
         tables = tables.reshape((len(idx),) + (2,) * k)
         scopes = np.abs(cl) - 1
         for scope, table in zip(scopes.tolist(), tables):
             buckets[pos[scope[0]]].append((tuple(scope), table))
     if log_weights is not None:
         lw = np.asarray(log_weights, dtype=np.float64)
-        top = lw.max(axis=1)
-        ln_total += float(top.sum())
-        unary = np.exp(lw - top[:, None])
         for v in range(num_vars):
-            buckets[pos[v]].append(((v,), unary[v]))
+            buckets[pos[v]].append(((v,), lw[v]))
 
     for p in range(num_vars):
         factors = buckets[p]
         if not factors:
-            ln_total += math.log(2.0)  # a variable in no factor is free
+            ln_total += LN2  # a variable in no factor is free
             continue
         scope = sorted({u for s, _ in factors for u in s}, key=lambda u: pos[u])
-        letter = {u: _LETTERS[i] for i, u in enumerate(scope)}
-        out = scope[1:]  # scope[0] is v: every factor in bucket p has v first in the order
-        spec = ",".join("".join(letter[u] for u in s) for s, _ in factors) + "->" + "".join(letter[u] for u in out)
-        table = np.einsum(spec, *(t for _, t in factors), optimize=len(factors) > 2)
-        top = float(table.max())
-        if top == 0.0:
-            return -math.inf
-        ln_total += math.log(top)
-        if out:
-            buckets[pos[out[0]]].append((tuple(out), table / top))
+        axis = {u: i for i, u in enumerate(scope)}
+        # scope[0] is this bucket's variable (every factor here has it first in the order), and each
+        # factor's scope is a subsequence of ``scope``, so a reshape broadcasts it onto the product
+        acc = np.zeros((2,) * len(scope))
+        for s, table in factors:
+            shape = [1] * len(scope)
+            for u in s:
+                shape[axis[u]] = 2
+            acc += table.reshape(shape)
+        summed = np.logaddexp(acc[0], acc[1])
+        if len(scope) > 1:
+            buckets[pos[scope[1]]].append((tuple(scope[1:]), summed))
+        else:
+            ln_total += float(summed)
     return ln_total
 
 
