@@ -9,7 +9,7 @@ import pytest
 
 from bpcount.cnf import Formula
 from bpcount.estimate import CountOptions, count
-from bpcount.sat import check_sat, enumerate_models
+from bpcount.sat import enumerate_models
 from bpcount.simplify import exact_log_count, simplify
 from tests.conftest import random_formula
 
@@ -33,7 +33,8 @@ def test_enumeration_is_exact_when_it_finishes(weighted):
         e = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=1 << 16,
                              sat_budget=5.0, enum_budget=5.0)
         assert e.satisfiable is (want > -math.inf)
-        assert check_sat(r.num_vars, r.lits, r.clause_ptr, budget_seconds=5.0) is e.satisfiable
+        check = enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=0, sat_budget=5.0)
+        assert check.satisfiable is e.satisfiable and (check.models == 1) is e.satisfiable
         if want == -math.inf:
             assert e.ln_count == -math.inf and e.models == 0
         else:

@@ -21,6 +21,12 @@ from pathlib import Path
 
 from bpcount.cnf import DimacsError, Formula, read_dimacs
 from bpcount.elimination import DEFAULT_MAX_WIDTH
+from bpcount.sat import (
+    DEFAULT_ENUM_BUDGET,
+    DEFAULT_ENUM_MODELS,
+    DEFAULT_SAT_BUDGET,
+    enumerate_models,
+)
 from bpcount.simplify import (
     DEFAULT_EXACT_MAX_VARS,
     Residual,
@@ -67,10 +73,10 @@ class CountOptions:
     ignore_projection: bool = False  # count unprojected even for `c t pmc` / `c p show`
     strict: bool = False  # more clauses than the header declares is an error
     sat_check: bool = True  # prove the `s` line with a budgeted SAT call
-    sat_budget: float = 2.0  # seconds for that call
-    enum_models: int = 1024  # after the SAT check's witness, enumerate up to this many models of the
+    sat_budget: float = DEFAULT_SAT_BUDGET  # seconds for that call
+    enum_models: int = DEFAULT_ENUM_MODELS  # after the SAT check's witness, enumerate up to this many models of the
     # residual; when the solver proves there are no more, the count is exact (bpcount.sat); 0: off
-    enum_budget: float = 0.5  # seconds for that enumeration
+    enum_budget: float = DEFAULT_ENUM_BUDGET  # seconds for that enumeration
     on_nonconvergence: str = "report"  # report | error
     checkpoint: str | None = None  # BPNN checkpoint; None = shipped default
     radius: int = 1  # loopy: neighbourhood radius
@@ -241,8 +247,6 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
                                     seconds=time.perf_counter() - t0))
     satisfiable = None
     if opts.sat_check:
-        from bpcount.sat import enumerate_models
-
         r = simplified.residual
         found = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=opts.enum_models,
                                  sat_budget=opts.sat_budget, enum_budget=opts.enum_budget)

@@ -23,6 +23,12 @@ import numpy as np
 #: python-sat solver used for the check (supports interrupt()).
 SOLVER_NAME = "glucose4"
 
+#: Defaults shared by counting (CountOptions, the CLI) and training (formulas counting would
+#: enumerate are not trained on): seconds for the SAT check, models to enumerate, seconds for that.
+DEFAULT_SAT_BUDGET = 2.0
+DEFAULT_ENUM_MODELS = 1024
+DEFAULT_ENUM_BUDGET = 0.5
+
 
 @dataclass(frozen=True)
 class Enumeration:
@@ -54,20 +60,13 @@ def _solve(solver, budget_seconds: float) -> bool | None:
         timer.cancel()
 
 
-def check_sat(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, budget_seconds: float) -> bool | None:
-    """True (model found), False (proven UNSAT) or None (budget exhausted).
-
-    ``lits`` (E,) signed literals over 1..num_vars, ``clause_ptr`` (C+1,) CSR offsets.
-    """
-    return enumerate_models(num_vars, lits, clause_ptr, max_models=0, sat_budget=budget_seconds).satisfiable
-
-
 def enumerate_models(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
                      *, max_models: int, sat_budget: float, enum_budget: float = 0.0) -> Enumeration:
     """A budgeted SAT call, then (``max_models`` > 0) enumeration of up to ``max_models`` models.
 
     Args:
-        num_vars, lits, clause_ptr: the formula, variables 1..num_vars, every one in some clause (the
+        num_vars, lits, clause_ptr: the formula: ``lits`` (E,) signed literals over 1..num_vars,
+            ``clause_ptr`` (C+1,) CSR offsets; every variable in some clause (the
             simplifier's residual; a variable in no clause would be missing from the blocking clauses).
         log_weights: (num_vars, 2) ln w(¬x), ln w(x), or None (unweighted).
         max_models: stop (count unknown) once more than this many models are found; 0: SAT check only.

@@ -38,7 +38,12 @@ from bpcount.bpnn.checkpoint import load_checkpoint, model_from_checkpoint, save
 from bpcount.bpnn.model import BPNN, BPNNConfig, GateBase, gate_base
 from bpcount.elimination import DEFAULT_MAX_WIDTH
 from bpcount.graph import build_batch
-from bpcount.sat import enumerate_models
+from bpcount.sat import (
+    DEFAULT_ENUM_BUDGET,
+    DEFAULT_ENUM_MODELS,
+    DEFAULT_SAT_BUDGET,
+    enumerate_models,
+)
 from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, Residual
 
 SPLITS = ("auto", "column", "random", "easy-hard")
@@ -47,10 +52,6 @@ LOSSES = ("mse", "mse-per-var", "mse-scaled", "huber")
 #: errors of hundreds of nats (large ISCAS/sketch instances) do not drown the gradient of the rest.
 HUBER_DELTA = 1.0
 
-#: seconds for the SAT call and the model enumeration that decide whether a formula has few models
-#: (TrainConfig.enum_models); the same as counting's defaults (CountOptions.sat_budget, enum_budget)
-ENUM_SAT_BUDGET = 2.0
-ENUM_BUDGET = 0.5
 #: ``mse-scaled`` divides a formula's squared error by max(1, n_vars / SCALED_LOSS_VARS): plain MSE
 #: up to this size, then the weight falls like 1/n, so an error that grows linearly with the formula
 #: (a per-variable bias) costs in proportion to the number of variables instead of its square, and
@@ -88,7 +89,7 @@ class TrainConfig:
     device: str = "cpu"
     exact_max_vars: int = DEFAULT_EXACT_MAX_VARS
     exact_max_width: int = DEFAULT_MAX_WIDTH  # components this narrow are counted exactly, not trained on
-    enum_models: int = 1024  # > 0: skip formulas with at most this many models (counting enumerates them,
+    enum_models: int = DEFAULT_ENUM_MODELS  # > 0: skip formulas with at most this many models (counting enumerates them,
     # see CountOptions.enum_models), so the model trains on what it will see; 0 keeps them
     equivalences: bool = True  # simplify with equivalent-literal substitution (inference repeats the choice)
     ema: float = 0.0  # > 0: validate and save an exponential moving average of the weights,
@@ -220,7 +221,7 @@ def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool
         if cfg.enum_models > 0:
             r = simp.residual
             found = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=cfg.enum_models,
-                                     sat_budget=ENUM_SAT_BUDGET, enum_budget=ENUM_BUDGET)
+                                     sat_budget=DEFAULT_SAT_BUDGET, enum_budget=DEFAULT_ENUM_BUDGET)
             if found.ln_count is not None:
                 skipped["few models (enumerated)"] += 1
                 continue

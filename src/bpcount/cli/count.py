@@ -9,6 +9,7 @@ import click
 
 from bpcount.cli.common import verbosity_options
 from bpcount.elimination import DEFAULT_MAX_WIDTH
+from bpcount.sat import DEFAULT_ENUM_BUDGET, DEFAULT_ENUM_MODELS, DEFAULT_SAT_BUDGET
 
 DEFAULT_METHOD = "bpnn"
 
@@ -55,12 +56,12 @@ DEFAULT_METHOD = "bpnn"
 @click.option("--strict", is_flag=True, help="More clauses than the header declares is an error.")
 @click.option("--sat-check/--no-sat-check", default=True, show_default=True,
               help="Prove the MCC 's' line with a short SAT-solver call.")
-@click.option("--sat-budget", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
+@click.option("--sat-budget", type=click.FloatRange(min=0.0), default=DEFAULT_SAT_BUDGET, show_default=True,
               help="Seconds for that SAT call.")
-@click.option("--enum-models", type=click.IntRange(min=0), default=1024, show_default=True,
+@click.option("--enum-models", type=click.IntRange(min=0), default=DEFAULT_ENUM_MODELS, show_default=True,
               help="After the SAT call's witness, enumerate up to N models (blocking each one found); if the "
                    "solver proves there are no more, the count is exact. 0 disables; off with --no-sat-check.")
-@click.option("--enum-budget", type=click.FloatRange(min=0.0), default=0.5, show_default=True,
+@click.option("--enum-budget", type=click.FloatRange(min=0.0), default=DEFAULT_ENUM_BUDGET, show_default=True,
               help="Seconds for that enumeration.")
 @click.option("--on-nonconvergence", type=click.Choice(["report", "error"]), default="report", show_default=True,
               help="report: print the last iterate's estimate with converged=false; error: no estimate (exit 1).")

@@ -13,6 +13,7 @@ import click
 
 from bpcount.cli.common import verbosity_options
 from bpcount.elimination import DEFAULT_MAX_WIDTH
+from bpcount.sat import DEFAULT_ENUM_MODELS
 
 
 @click.command("train", context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,7 +67,7 @@ from bpcount.elimination import DEFAULT_MAX_WIDTH
 @click.option("--exact-width", "exact_max_width", type=click.IntRange(0, 26), default=DEFAULT_MAX_WIDTH,
               show_default=True,
               help="Components of elimination width at most this are counted exactly (not trained on; 0 disables).")
-@click.option("--enum-models", type=click.IntRange(min=0), default=1024, show_default=True,
+@click.option("--enum-models", type=click.IntRange(min=0), default=DEFAULT_ENUM_MODELS, show_default=True,
               help="Skip formulas with at most this many models: counting enumerates those exactly "
                    "(bpcount --enum-models). 0 trains on them too.")
 @click.option("--equivalences/--no-equivalences", default=True, show_default=True,
