@@ -51,7 +51,7 @@ BENCH   ?= ../shared/bench
 train-default: train-data
 	OMP_NUM_THREADS=1 $(BIN)/bpcount train --labels $(BENCH)/labels.csv --extra-labels $(GEN)/labels.csv \
 	    --out runs/default --layers 8 --warmup-iters 30 --equivalences --gate-base --gate-iters 300 --base-when-converged \
-	    --exact-width 0 --enum-models 0 --loss mse-scaled --lr 3e-4 --epochs 40 --patience 0 --dtype float32 --max-minutes 25 -q
+	    --exact-width 0 --enum-models 0 --search-budget 0 --loss mse-scaled --lr 3e-4 --epochs 40 --patience 0 --dtype float32 --max-minutes 25 -q
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache

@@ -51,8 +51,10 @@ def run_method(rows: list[dict], root: Path, method: str, checkpoint: str | None
     for s in suffixes:
         if s.startswith("cond"):
             extra["condition"] = int(s[4:])
-        elif s == "noexact":  # the estimator alone: no elimination, no model enumeration
-            extra.update(exact_max_width=0, enum_models=0)
+        elif s == "noexact":  # the estimator alone: no elimination, no model enumeration, no search
+            extra.update(exact_max_width=0, enum_models=0, search_budget=0.0)
+        elif s == "nosearch":  # every exact stage but the search
+            extra["search_budget"] = 0.0
         else:
             raise SystemExit(f"unknown method suffix +{s} in {method}")
     opts = CountOptions(method=engine, gates=gates, checkpoint=checkpoint, timeout=limit, sat_check=True,
@@ -186,10 +188,12 @@ def main(argv: list[str] | None = None) -> int:
         "triples and clause clusters over ≤ 4 variables merged into single factors); `bp-clauses` is BP "
         "with one factor per clause (`--no-gates`); `+condN`: the estimate summed over the branches of up to "
         "N loop-cutset variables (`--condition N`), used where every branch converged; `+noexact`: "
-        "no variable elimination and no model enumeration (`--exact-width 0 --enum-models 0`: the estimator "
-        "alone, apart from enumerating components of ≤ 20 variables). Errors are ln Ẑ − ln Z. `exact`: formulas "
+        "no variable elimination, no model enumeration and no exact search (`--exact-width 0 --enum-models 0 "
+        "--search-budget 0`: the estimator alone, apart from enumerating components of ≤ 20 variables); "
+        "`+nosearch`: every exact stage but the search (`--search-budget 0`). Errors are ln Ẑ − ln Z. `exact`: formulas "
         "the method answered exactly (simplifier: enumeration of small components, variable elimination of "
-        "narrow ones; SAT enumeration of formulas with ≤ 1024 models; all branches exact under conditioning). "
+        "narrow ones; SAT enumeration of formulas with ≤ 1024 models; the exact search finishing within its budget; all "
+        "branches exact under conditioning). "
         "`failed`: no estimate (timeout or error).",
     ]
     for split in args.splits.split(","):

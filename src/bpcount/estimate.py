@@ -1,8 +1,8 @@
 """The library entry point: ``count(inputs, options=...)`` → one :class:`CountResult` per input.
 
 Pipeline per input: read (own DIMACS reader) → projection/weight policy → exact simplification →
-budgeted SAT check (optional) → batched engine (BP, BPNN or neighbourhood BP) on the residuals of
-up to ``batch_size`` formulas at once → results in input order. One unreadable file gives a result
+budgeted SAT check and model enumeration (optional) → budgeted exact search (optional) → batched
+engine (BP, BPNN or neighbourhood BP) on the residuals of up to ``batch_size`` formulas at once → results in input order. One unreadable file gives a result
 with ``status="error"``; the others are still counted.
 
 Timing: ``seconds`` is the formula's own reading/simplification/SAT time plus its share of the
@@ -27,6 +27,7 @@ from bpcount.sat import (
     DEFAULT_SAT_BUDGET,
     enumerate_models,
 )
+from bpcount.search import DEFAULT_SEARCH_BUDGET, search_log_count
 from bpcount.simplify import (
     DEFAULT_EXACT_MAX_VARS,
     Residual,
@@ -77,6 +78,8 @@ class CountOptions:
     enum_models: int = DEFAULT_ENUM_MODELS  # after the SAT check's witness, enumerate up to this many models of the
     # residual; when the solver proves there are no more, the count is exact (bpcount.sat); 0: off
     enum_budget: float = DEFAULT_ENUM_BUDGET  # seconds for that enumeration
+    search_budget: float = DEFAULT_SEARCH_BUDGET  # seconds of exact component-caching search on what is
+    # still undecided (bpcount.search); exact if it finishes, else the engine estimates; 0: off
     on_nonconvergence: str = "report"  # report | error
     checkpoint: str | None = None  # BPNN checkpoint; None = shipped default
     radius: int = 1  # loopy: neighbourhood radius
@@ -259,6 +262,19 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
             stats["enumerated_models"] = found.models
         if opts.enum_models > 0 and found.ln_count is not None:
             return _Pending(replace(base, ln_count=simplified.ln_exact + found.ln_count, exact=True,
+                                    satisfiable=True, converged=True, iterations=0, stats=stats,
+                                    exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
+    if opts.search_budget > 0:
+        r = simplified.residual
+        searched = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, time_budget=opts.search_budget)
+        stats["search"] = {"decided": searched.ln_count is not None, "nodes": searched.nodes,
+                           "cache_hits": searched.cache_hits, "seconds": round(searched.seconds, 6)}
+        if searched.ln_count == -math.inf:
+            stats["unsat_reason"] = "exact search"
+            return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
+                                    exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
+        if searched.ln_count is not None:
+            return _Pending(replace(base, ln_count=simplified.ln_exact + searched.ln_count, exact=True,
                                     satisfiable=True, converged=True, iterations=0, stats=stats,
                                     exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
     return _Pending(replace(base, satisfiable=satisfiable, stats=stats,

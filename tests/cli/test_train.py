@@ -41,7 +41,7 @@ def test_train_smoke(tmp_path):
     out = tmp_path / "run"
     args = ["train", str(tmp_path / "cnf"), "--labels", str(labels), "--out", str(out), "--epochs", "3",
             "--batch-size", "4", "--layers", "2", "--hidden", "8", "--split", "easy-hard",
-            "--val-fraction", "0.3", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--seed", "1", "-q"]
+            "--val-fraction", "0.3", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--seed", "1", "-q"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -58,7 +58,7 @@ def test_train_smoke(tmp_path):
 
     # --resume continues from the saved epoch
     resumed = CliRunner().invoke(cli, [*args[:args.index("--epochs")], "--epochs", "4", "--labels", str(labels),
-                                       "--resume", str(out / "last.pt"), "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "-q"])
+                                       "--resume", str(out / "last.pt"), "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "-q"])
     assert resumed.exit_code == 0, resumed.output
     assert load_checkpoint(out / "last.pt")["epoch"] == 4
     assert [r["epoch"] for r in csv.DictReader(open(out / "results.csv"))] == ["1", "2", "3", "4"]
@@ -89,7 +89,7 @@ def test_extra_labels_are_train_only(tmp_path):
     result = CliRunner().invoke(cli, ["train", str(main_dir / "cnf"), "--labels", str(labels), "--extra-labels",
                                       str(extra), "--out", str(out), "--epochs", "1", "--layers", "1",
                                       "--hidden", "4", "--split", "random", "--val-fraction", "0.5",
-                                      "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "-q"])
+                                      "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "-q"])
     assert result.exit_code == 0, result.output
     tc = load_checkpoint(out / "last.pt")["train_config"]
     assert tc["num_val"] == 3 and tc["val_families"] == {"rand": 3}
@@ -101,7 +101,7 @@ def test_ema_and_gate_base_training(tmp_path):
     labels = _write_dataset(tmp_path)
     out = tmp_path / "ema"
     args = ["train", str(tmp_path / "cnf"), "--labels", str(labels), "--out", str(out), "--epochs", "2",
-            "--batch-size", "2", "--layers", "2", "--hidden", "8", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--seed", "2",
+            "--batch-size", "2", "--layers", "2", "--hidden", "8", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--seed", "2",
             "--gate-base", "--gate-iters", "20", "--base-when-converged", "--ema", "0.5", "--lr", "0.05", "-q"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -141,7 +141,7 @@ def test_formulas_with_few_models_are_skipped(tmp_path):
     result = CliRunner().invoke(cli, ["train", str(tmp_path / "cnf"), "--labels", str(tmp_path / "labels.csv"),
                                       "--out", str(out), "--epochs", "1", "--layers", "1", "--hidden", "4",
                                       "--split", "random", "--val-fraction", "0.3", "--exact-max-vars", "0",
-                                      "--exact-width", "0", "--enum-models", "100", "-q"])
+                                      "--exact-width", "0", "--enum-models", "100", "--search-budget", "0", "-q"])
     assert result.exit_code == 0, result.output
     assert f"{few} few models (enumerated)" in result.stderr
     tc = load_checkpoint(out / "last.pt")["train_config"]

@@ -44,6 +44,7 @@ from bpcount.sat import (
     DEFAULT_SAT_BUDGET,
     enumerate_models,
 )
+from bpcount.search import DEFAULT_SEARCH_BUDGET, search_log_count
 from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, Residual
 
 SPLITS = ("auto", "column", "random", "easy-hard")
@@ -91,6 +92,8 @@ class TrainConfig:
     exact_max_width: int = DEFAULT_MAX_WIDTH  # components this narrow are counted exactly, not trained on
     enum_models: int = DEFAULT_ENUM_MODELS  # > 0: skip formulas with at most this many models (counting enumerates them,
     # see CountOptions.enum_models), so the model trains on what it will see; 0 keeps them
+    search_budget: float = DEFAULT_SEARCH_BUDGET  # > 0: skip formulas the exact search decides in this many
+    # seconds (see CountOptions.search_budget); 0 keeps them
     equivalences: bool = True  # simplify with equivalent-literal substitution (inference repeats the choice)
     ema: float = 0.0  # > 0: validate and save an exponential moving average of the weights,
     # updated after every step with this decay (0 disables; raw weights are kept for --resume)
@@ -224,6 +227,12 @@ def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool
                                      sat_budget=DEFAULT_SAT_BUDGET, enum_budget=DEFAULT_ENUM_BUDGET)
             if found.ln_count is not None:
                 skipped["few models (enumerated)"] += 1
+                continue
+        if cfg.search_budget > 0:
+            r = simp.residual
+            if search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi,
+                                time_budget=cfg.search_budget).ln_count is not None:
+                skipped["decided by exact search"] += 1
                 continue
         ex = Example(file=row["file"], family=family, ln_count=label, residual=simp.residual,
                      n_vars=formula.num_vars, exact_seconds=_float(row.get("exact_seconds")), split=split,

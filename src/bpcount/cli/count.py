@@ -10,6 +10,7 @@ import click
 from bpcount.cli.common import verbosity_options
 from bpcount.elimination import DEFAULT_MAX_WIDTH
 from bpcount.sat import DEFAULT_ENUM_BUDGET, DEFAULT_ENUM_MODELS, DEFAULT_SAT_BUDGET
+from bpcount.search import DEFAULT_SEARCH_BUDGET
 
 DEFAULT_METHOD = "bpnn"
 
@@ -63,6 +64,9 @@ DEFAULT_METHOD = "bpnn"
                    "solver proves there are no more, the count is exact. 0 disables; off with --no-sat-check.")
 @click.option("--enum-budget", type=click.FloatRange(min=0.0), default=DEFAULT_ENUM_BUDGET, show_default=True,
               help="Seconds for that enumeration.")
+@click.option("--search-budget", type=click.FloatRange(min=0.0), default=DEFAULT_SEARCH_BUDGET, show_default=True,
+              help="Seconds of exact search (branch, simplify, split into components, cache) on what the "
+                   "earlier stages leave; exact if it finishes in time, else the method estimates. 0 disables.")
 @click.option("--on-nonconvergence", type=click.Choice(["report", "error"]), default="report", show_default=True,
               help="report: print the last iterate's estimate with converged=false; error: no estimate (exit 1).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
@@ -114,7 +118,7 @@ def count_command(inputs, fmt, verbose, quiet, task, tmpdir, maxrss, **kw):
         opt_line += f" gates={'on' if options.gates else 'off'}"
     if options.condition:
         opt_line += f" condition={options.condition}"
-    opt_line += f" exact_width={options.exact_max_width}"
+    opt_line += f" exact_width={options.exact_max_width} search_budget={options.search_budget:g}"
     report = Report(fmt=fmt, out=sys.stdout, err=sys.stderr, options_line=opt_line, verbose=verbose)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:

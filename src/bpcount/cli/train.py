@@ -14,6 +14,7 @@ import click
 from bpcount.cli.common import verbosity_options
 from bpcount.elimination import DEFAULT_MAX_WIDTH
 from bpcount.sat import DEFAULT_ENUM_MODELS
+from bpcount.search import DEFAULT_SEARCH_BUDGET
 
 
 @click.command("train", context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,6 +71,9 @@ from bpcount.sat import DEFAULT_ENUM_MODELS
 @click.option("--enum-models", type=click.IntRange(min=0), default=DEFAULT_ENUM_MODELS, show_default=True,
               help="Skip formulas with at most this many models: counting enumerates those exactly "
                    "(bpcount --enum-models). 0 trains on them too.")
+@click.option("--search-budget", type=click.FloatRange(min=0.0), default=DEFAULT_SEARCH_BUDGET, show_default=True,
+              help="Skip formulas the exact search decides within this many seconds: counting decides them "
+                   "exactly (bpcount --search-budget). 0 trains on them too.")
 @click.option("--equivalences/--no-equivalences", default=True, show_default=True,
               help="Simplify with equivalent-literal substitution. Stored in the checkpoint: counting with "
                    "the model simplifies the same way.")
@@ -83,7 +87,7 @@ from bpcount.sat import DEFAULT_ENUM_MODELS
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
 @verbosity_options
 def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
-                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, enum_models, equivalences, seed, dtype, device,
+                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, enum_models, search_budget, equivalences, seed, dtype, device,
                   ema, resume, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
@@ -97,7 +101,7 @@ def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, 
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
                          val_fraction=val_fraction, families=tuple(families), patience=patience,
                          max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars,
-                         exact_max_width=exact_max_width, enum_models=enum_models, equivalences=equivalences, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume,
+                         exact_max_width=exact_max_width, enum_models=enum_models, search_budget=search_budget, equivalences=equivalences, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume,
                          progress=not quiet)
     try:
         result = train(config)

@@ -1,0 +1,239 @@
+"""Exact counting by budgeted search: branch, simplify, split into components, cache (#DPLL).
+
+What the simplifier leaves (components too wide for variable elimination) is often only a few
+variables away from being countable: fixing a handful of them lets unit propagation decide whole
+sub-circuits and cuts the primal graph into narrow components. This module counts a residual
+exactly the way component-caching model counters (Cachet, sharpSAT, Ganak) do, minus clause
+learning, for as long as a budget allows:
+
+    Z(F) = Π over connected components C of F:  Z(C),
+    Z(C) = Z(C | x) + Z(C | ¬x)      (x: the variable of C occurring in most clauses),
+
+where every branch is first simplified by :func:`bpcount.simplify.simplify` (units, equivalent
+literals, free variables, small components enumerated, narrow ones eliminated at width
+``max_width``). Each component's count is cached under its clause set (and its literal weights),
+so a component reached again along another path costs nothing. When the time or node budget runs out the search gives up and returns no count: the
+result is either exact or absent, never an estimate. Like the enumerator in :mod:`bpcount.sat`,
+this lets the tool answer exactly where that is cheap, as ApproxMC and Ganak users expect, and
+leaves the learned estimator the formulas that are really hard.
+
+The branching and bookkeeping loop runs on the host (one Python frame per search node); each node's
+work is the vectorised simplification. Weights travel as log weights normalised to a maximum of 0
+per variable (the normaliser is added back exactly), so only a weight ratio beyond e^745 between a
+variable's two literals could underflow.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from bpcount.cnf import Formula
+from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, simplify
+
+#: Seconds of search per formula by default (0 turns the stage off).
+DEFAULT_SEARCH_BUDGET = 1.0
+
+#: Elimination width inside the search: narrower than the simplifier's default
+#: (bpcount.elimination.DEFAULT_MAX_WIDTH), because a search node that tries a 2^22-entry
+#: elimination costs more than branching a few more times (measured on the val split: width 18
+#: decided the same formulas as 22 in about half the time).
+DEFAULT_SEARCH_WIDTH = 18
+
+#: Most search nodes (simplifications) per formula, whatever the time budget.
+DEFAULT_SEARCH_NODES = 100_000
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Outcome of :func:`search_log_count`: ``ln_count`` (nats; −inf when UNSAT; None when the budget
+    ran out first), ``nodes`` (simplifications done), ``cache_hits``, ``seconds`` (wall)."""
+
+    ln_count: float | None
+    nodes: int
+    cache_hits: int
+    seconds: float
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+@dataclass
+class _State:
+    deadline: float
+    max_nodes: int
+    max_width: int
+    max_vars: int
+    nodes: int = 0
+    hits: int = 0
+
+
+@dataclass(frozen=True)
+class _Component:
+    """One connected component: ``lits`` (E,) over variables 1..num_vars, ``clause_ptr`` (C+1,),
+    ``log_phi`` (num_vars, 2) normalised log weights or None."""
+
+    num_vars: int
+    lits: np.ndarray
+    clause_ptr: np.ndarray
+    log_phi: np.ndarray | None
+
+    def key(self) -> bytes:
+        """The component as a formula: its set of clauses (each a sorted, zero-padded row of literals)
+        and, when weighted, its log weights. Equal keys mean equal counts whatever path led here.
+        Every renumbering on the way (simplifier, component split) keeps the variables' relative
+        order, so the same sub-formula reached along two paths gets the same key."""
+        sizes = np.diff(self.clause_ptr)
+        width = int(sizes.max())
+        rows = np.zeros((len(sizes), width), dtype=np.int64)
+        col = np.arange(len(self.lits)) - np.repeat(self.clause_ptr[:-1], sizes)
+        rows[np.repeat(np.arange(len(sizes)), sizes), col] = self.lits
+        rows = np.unique(np.sort(rows, axis=1), axis=0)
+        parts = [np.array([self.num_vars, width], dtype=np.int64).tobytes(), rows.tobytes()]
+        if self.log_phi is not None:
+            parts.append(self.log_phi.tobytes())
+        return b"|".join(parts)
+
+
+def _normalise(log_phi: np.ndarray | None) -> tuple[np.ndarray | None, float]:
+    """Log weights shifted so each variable's larger weight is 1, and the total shift (nats)."""
+    if log_phi is None:
+        return None, 0.0
+    top = log_phi.max(axis=1, keepdims=True)
+    return log_phi - top, float(top.sum())
+
+
+def _components(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_phi: np.ndarray | None
+                ) -> list[_Component]:
+    """Split a formula whose every variable occurs in some clause into its connected components."""
+    sizes = np.diff(clause_ptr)
+    n_clauses = len(sizes)
+    clause = np.repeat(np.arange(n_clauses, dtype=np.int64), sizes)
+    var = np.abs(lits) - 1
+    adj = coo_matrix((np.ones(len(var)), (var, num_vars + clause)), shape=(num_vars + n_clauses,) * 2)
+    n_comp, label = connected_components(adj, directed=False)
+    if n_comp == 1:
+        return [_Component(num_vars, lits, clause_ptr, log_phi)]
+    comp_of_var = label[:num_vars]
+    local = np.zeros(num_vars + 1, dtype=np.int64)  # 1-based variable → index within its component
+    by_var = np.argsort(comp_of_var, kind="stable")
+    var_counts = np.bincount(comp_of_var, minlength=n_comp)
+    var_ptr = np.concatenate([[0], np.cumsum(var_counts)])
+    local[by_var + 1] = np.arange(num_vars) - np.repeat(var_ptr[:-1], var_counts) + 1
+    edge_comp = label[num_vars + clause]
+    by_edge = np.argsort(edge_comp, kind="stable")  # stable: clauses stay contiguous and in order
+    edge_ptr = np.concatenate([[0], np.cumsum(np.bincount(edge_comp, minlength=n_comp))])
+    clause_comp = label[num_vars:]
+    clause_counts = np.bincount(clause_comp, minlength=n_comp)
+    sizes_by_comp = sizes[np.argsort(clause_comp, kind="stable")]
+    clause_off = np.concatenate([[0], np.cumsum(clause_counts)])
+    new_lits = np.sign(lits) * local[np.abs(lits)]
+    out = []
+    for c in range(n_comp):
+        vs = by_var[var_ptr[c]:var_ptr[c + 1]]
+        ptr = np.concatenate([[0], np.cumsum(sizes_by_comp[clause_off[c]:clause_off[c + 1]])])
+        out.append(_Component(len(vs), new_lits[by_edge[edge_ptr[c]:edge_ptr[c + 1]]], ptr,
+                              None if log_phi is None else log_phi[vs]))
+    return out
+
+
+def _free_log_count(num_vars: int, log_phi: np.ndarray | None) -> float:
+    """ln Z of ``num_vars`` variables in no clause: ln 2 each, ln(w(x) + w(¬x)) weighted."""
+    return num_vars * math.log(2.0) if log_phi is None else float(np.logaddexp(log_phi[:, 0], log_phi[:, 1]).sum())
+
+
+def _branch_variable(comp: _Component) -> int:
+    """The 1-based local variable occurring in most clauses (ties: the lowest)."""
+    return int(np.argmax(np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:])) + 1
+
+
+def _count_formula(formula: Formula, st: _State, cache: dict) -> float:
+    """ln Z of ``formula``: simplify, then count what is left component by component."""
+    st.nodes += 1
+    if st.nodes > st.max_nodes or time.monotonic() > st.deadline:
+        raise _OutOfBudget
+    s = simplify(formula, exact_max_vars=st.max_vars, exact_max_width=st.max_width)
+    if s.unsat:
+        return -math.inf
+    if s.residual is None:
+        return s.ln_exact
+    r = s.residual
+    log_phi, shift = _normalise(r.log_phi)
+    return r.ln_offset + shift + _count_components(
+        _components(r.num_vars, r.lits, r.clause_ptr, log_phi), st, cache)
+
+
+def _count_components(comps: list[_Component], st: _State, cache: dict) -> float:
+    total = 0.0
+    for comp in comps:
+        if len(comp.clause_ptr) == 1:  # variables in no clause: each free
+            total += _free_log_count(comp.num_vars, comp.log_phi)
+            continue
+        key = comp.key()
+        ln = cache.get(key)
+        if ln is None:
+            ln = _count_branches(comp, st, cache)
+            cache[key] = ln
+        else:
+            st.hits += 1
+        if ln == -math.inf:
+            return -math.inf
+        total += ln
+    return total
+
+
+def _count_branches(comp: _Component, st: _State, cache: dict) -> float:
+    """Z(C) = Z(C | x) + Z(C | ¬x) for the branching variable x, each side a unit clause added."""
+    x = _branch_variable(comp)
+    weights = None if comp.log_phi is None else np.exp(comp.log_phi)
+    sides = []
+    for lit in (x, -x):
+        lits = np.concatenate([comp.lits, [lit]])
+        ptr = np.concatenate([comp.clause_ptr, [comp.clause_ptr[-1] + 1]])
+        sides.append(_count_formula(Formula(num_vars=comp.num_vars, lits=lits, clause_ptr=ptr, weights=weights),
+                                    st, cache))
+    top = max(sides)
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log(sum(math.exp(v - top) for v in sides))
+
+
+def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
+                     *, time_budget: float = DEFAULT_SEARCH_BUDGET, max_nodes: int = DEFAULT_SEARCH_NODES,
+                     max_width: int = DEFAULT_SEARCH_WIDTH, max_vars: int = DEFAULT_EXACT_MAX_VARS
+                     ) -> SearchResult:
+    """Exact ln Z of a simplified residual by component-caching search, or no count (module docstring).
+
+    Args:
+        num_vars: variables 1..num_vars, every one occurring in some clause (a simplifier residual).
+        lits: (E,) signed literals; ``clause_ptr``: (C+1,) CSR clause offsets.
+        log_weights: (num_vars, 2) ln(w(¬x), w(x)), or None for unweighted counting.
+        time_budget: seconds of wall time; max_nodes: most simplifications; max_width, max_vars:
+            elimination width and enumeration size used in the branches (0, 0: branch all the way).
+
+    Returns:
+        :class:`SearchResult`; ``ln_count`` None when a budget ran out first.
+    """
+    t0 = time.monotonic()
+    lits = np.asarray(lits, dtype=np.int64)
+    clause_ptr = np.asarray(clause_ptr, dtype=np.int64)
+    st = _State(deadline=t0 + time_budget, max_nodes=max_nodes, max_width=max_width, max_vars=max_vars)
+    if time_budget <= 0 or max_nodes <= 0:
+        return SearchResult(None, 0, 0, 0.0)
+    log_phi, shift = _normalise(None if log_weights is None else np.asarray(log_weights, dtype=np.float64))
+    try:
+        ln = shift + _count_components(
+            _components(num_vars, lits, clause_ptr, log_phi), st, {})
+    except _OutOfBudget:
+        ln = None
+    return SearchResult(ln, st.nodes, st.hits, time.monotonic() - t0)
+
+
+__all__ = ["DEFAULT_SEARCH_BUDGET", "DEFAULT_SEARCH_NODES", "DEFAULT_SEARCH_WIDTH", "SearchResult",
+           "search_log_count"]

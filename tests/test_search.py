@@ -1,0 +1,145 @@
+"""Exact component-caching search: equal to brute force and pyganak, budgets honoured, wired into count()."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bpcount.cnf import Formula
+from bpcount.estimate import CountOptions, count
+from bpcount.search import search_log_count
+from bpcount.simplify import simplify
+from tests.conftest import REPO, brute_log_count, random_formula
+
+
+def random_3cnf(rng: np.random.Generator, n: int, m: int) -> Formula:
+    """m clauses of 3 distinct variables out of n, random signs."""
+    return Formula.from_clauses([[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(n, 3, replace=False) + 1]
+                                 for _ in range(m)], n)
+
+
+def full_search(f: Formula, **kw):
+    """Search the whole formula, branching all the way down (no enumeration, no elimination)."""
+    lw = None if f.weights is None else np.log(f.weights)
+    return search_log_count(f.num_vars, f.lits, f.clause_ptr, lw, **{"max_vars": 0, "max_width": 0, **kw})
+
+
+def test_equal_to_brute_force_on_random_formulas():
+    rng = np.random.default_rng(0)
+    branched = hits = weighted_hits = unsat = 0
+    for t in range(300):
+        n = int(rng.integers(1, 13))
+        f = random_formula(rng, n, int(rng.integers(0, 4 * n + 1)), kmax=int(rng.integers(2, 5)), weighted=t % 2 == 1)
+        res = full_search(f, time_budget=60.0)
+        truth = brute_log_count(f)
+        assert res.ln_count == pytest.approx(truth, abs=1e-9) if math.isfinite(truth) else res.ln_count == -math.inf
+        branched += res.nodes > 1
+        hits += res.cache_hits
+        weighted_hits += res.cache_hits if f.weights is not None else 0
+        unsat += truth == -math.inf
+    assert branched > 150 and hits > 0 and weighted_hits > 0 and unsat > 10  # the cases above did occur
+
+
+def test_cached_components_keep_their_weights():
+    """Two branches leave the same clauses over x with different weights on x: when b holds, y ≡ x
+    and y's weight folds into x's; when it does not, y is free. A cache keyed on clauses alone
+    would give both branches one count."""
+    rng = np.random.default_rng(3)
+    for _round in range(20):
+        core = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(np.arange(1, 7), 3, replace=False)]
+                for _ in range(8)]
+        b, y = 7, 8
+        clauses = core + [[-b, -1, y], [-b, 1, -y]]
+        w = rng.uniform(0.05, 1.0, (8, 2))
+        f = Formula.from_clauses(clauses, 8, weights=w)
+        res = full_search(f, time_budget=60.0)
+        truth = brute_log_count(f)
+        assert res.ln_count == pytest.approx(truth, abs=1e-9) if math.isfinite(truth) else res.ln_count == -math.inf
+
+
+def test_free_variables_and_extreme_weights():
+    # variable 3 occurs in no clause: ln(w3 + w̄3) is added; weights of 1e-200 survive normalisation
+    w = np.array([[1e-200, 1.0], [0.5, 0.5], [0.25, 0.75], [1.0, 1e-200]])
+    f = Formula.from_clauses([[1, 2], [-1, 4], [2, -4]], 4, weights=w)
+    res = full_search(f, time_budget=60.0)
+    assert res.ln_count == pytest.approx(brute_log_count(f), abs=1e-9)
+    # x1 = 0 forces x2, x4 is free; x1 = 1 forces x4 and then x2
+    closed = w[0, 0] * w[1, 1] * (w[3, 0] + w[3, 1]) + w[0, 1] * w[1, 1] * w[3, 1]
+    assert res.ln_count == pytest.approx(math.log(closed), abs=1e-9)
+    g = Formula.from_clauses([[1, 2]], 5)  # variables 3..5 free
+    assert full_search(g, time_budget=60.0).ln_count == pytest.approx(math.log(3 * 8), abs=1e-12)
+
+
+def test_larger_formulas_match_pyganak():
+    pyganak = pytest.importorskip("pyganak")
+    rng = np.random.default_rng(5)
+    decided = 0
+    for _ in range(8):
+        n = int(rng.integers(30, 45))
+        f = random_3cnf(rng, n, int(3.0 * n))
+        s = simplify(f, exact_max_width=0)
+        if s.residual is None:
+            continue
+        r = s.residual
+        res = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, time_budget=60.0, max_width=10)
+        c = pyganak.Counter()
+        c.new_vars(n)
+        for cl in f.clauses():
+            c.add_clause(cl)
+        exact = c.count()
+        got = s.ln_exact + res.ln_count
+        assert (got == -math.inf) if exact == 0 else got == pytest.approx(math.log(exact), abs=1e-9)
+        decided += res.nodes > 1
+    assert decided >= 4
+
+
+def test_budgets_give_no_count():
+    f = random_3cnf(np.random.default_rng(1), 12, 30)
+    assert full_search(f, time_budget=0.0).ln_count is None
+    few = full_search(f, time_budget=60.0, max_nodes=3)
+    assert few.ln_count is None and few.nodes == 4  # the node that ran over the bound is counted
+    assert full_search(f, time_budget=60.0).ln_count is not None
+
+
+def test_count_uses_the_search_and_reports_it():
+    f = random_3cnf(np.random.default_rng(2), 40, 110)
+    pyganak = pytest.importorskip("pyganak")
+    c = pyganak.Counter()
+    c.new_vars(40)
+    for cl in f.clauses():
+        c.add_clause(cl)
+    truth = math.log(c.count())
+    base = dict(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0)
+    (on,) = count([f], options=CountOptions(**base, search_budget=60.0))
+    (off,) = count([f], options=CountOptions(**base, search_budget=0))
+    assert on.exact and on.stats["search"]["decided"] and on.stats["search"]["nodes"] > 1
+    assert on.ln_count == pytest.approx(truth, abs=1e-9) and on.satisfiable is True
+    assert not off.exact and "search" not in off.stats and off.ln_count != pytest.approx(truth, abs=1e-9)
+    (unsat,) = count([Formula.from_clauses([[1, 2], [1, -2], [-1, 2], [-1, -2], [3, 4]], 4)],
+                     options=CountOptions(**base, sat_check=False, search_budget=60.0))
+    assert unsat.exact and unsat.ln_count == -math.inf and unsat.satisfiable is False
+
+
+def test_shipped_example_is_left_to_the_model():
+    """The README's example must exercise the learned model: the exact stages give up on it."""
+    (r,) = count([str(REPO / "examples" / "example.cnf")], options=CountOptions(method="bp"))
+    assert not r.exact and r.stats["search"]["decided"] is False
+
+
+def test_cache_key_is_the_formula():
+    """Equal keys exactly for equal sub-formulas: clause and literal order do not matter, weights do."""
+    from bpcount.search import _Component
+
+    def comp(clauses, log_phi=None):
+        lits = np.array([x for c in clauses for x in c], dtype=np.int64)
+        ptr = np.concatenate([[0], np.cumsum([len(c) for c in clauses])]).astype(np.int64)
+        return _Component(3, lits, ptr, log_phi)
+
+    w = np.log(np.array([[0.5, 1.0], [1.0, 0.25], [1.0, 1.0]]))
+    a = comp([[1, -2], [2, 3, -1]])
+    assert a.key() == comp([[-1, 3, 2], [-2, 1]]).key()
+    assert a.key() != comp([[1, -2], [2, 3, 1]]).key()
+    assert a.key() != comp([[1, -2], [2, 3, -1]], w).key()
+    assert comp([[1, -2], [2, 3, -1]], w).key() != comp([[1, -2], [2, 3, -1]], w[[1, 0, 2]]).key()
