@@ -55,6 +55,8 @@ def run_method(rows: list[dict], root: Path, method: str, checkpoint: str | None
             extra.update(exact_max_width=0, enum_models=0, search_budget=0.0)
         elif s == "nosearch":  # every exact stage but the search
             extra["search_budget"] = 0.0
+        elif s.startswith("search"):  # the exact search with a budget of N seconds
+            extra["search_budget"] = float(s[6:])
         else:
             raise SystemExit(f"unknown method suffix +{s} in {method}")
     opts = CountOptions(method=engine, gates=gates, checkpoint=checkpoint, timeout=limit, sat_check=True,
@@ -190,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         "N loop-cutset variables (`--condition N`), used where every branch converged; `+noexact`: "
         "no variable elimination, no model enumeration and no exact search (`--exact-width 0 --enum-models 0 "
         "--search-budget 0`: the estimator alone, apart from enumerating components of ≤ 20 variables); "
-        "`+nosearch`: every exact stage but the search (`--search-budget 0`). Errors are ln Ẑ − ln Z. `exact`: formulas "
+        "`+nosearch`: every exact stage but the search (`--search-budget 0`); `+searchN`: a search budget of "
+        "N seconds instead of 1 (`--search-budget N`). Errors are ln Ẑ − ln Z. `exact`: formulas "
         "the method answered exactly (simplifier: enumeration of small components, variable elimination of "
         "narrow ones; SAT enumeration of formulas with ≤ 1024 models; the exact search finishing within its budget; all "
         "branches exact under conditioning). "
