@@ -143,3 +143,25 @@ def test_cache_key_is_the_formula():
     assert a.key() != comp([[1, -2], [2, 3, 1]]).key()
     assert a.key() != comp([[1, -2], [2, 3, -1]], w).key()
     assert comp([[1, -2], [2, 3, -1]], w).key() != comp([[1, -2], [2, 3, -1]], w[[1, 0, 2]]).key()
+
+
+def test_depth_bound_gives_no_count(monkeypatch):
+    import bpcount.search as search
+
+    f = random_3cnf(np.random.default_rng(4), 14, 40)
+    assert full_search(f, time_budget=60.0).ln_count is not None
+    monkeypatch.setattr(search, "MAX_SEARCH_DEPTH", 1)
+    assert full_search(f, time_budget=60.0).ln_count is None
+
+
+def test_a_failing_search_leaves_the_estimate(monkeypatch):
+    import bpcount.estimate as estimate
+
+    def broken(*args, **kwargs):
+        raise MemoryError("table too large")
+
+    monkeypatch.setattr(estimate, "search_log_count", broken)
+    f = random_3cnf(np.random.default_rng(2), 40, 110)
+    (r,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0))
+    assert r.status == "ok" and not r.exact and r.stats["search"] == {"decided": False,
+                                                                       "error": "MemoryError: table too large"}

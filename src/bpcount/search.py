@@ -30,11 +30,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from bpcount.cnf import Formula
-from bpcount.simplify import DEFAULT_EXACT_MAX_VARS, simplify
+
+# scipy and bpcount.simplify are imported where used: the CLI imports this module for its defaults,
+# and `bpcount --help` should not pay for scipy.
 
 #: Seconds of search per formula by default (0 turns the stage off).
 DEFAULT_SEARCH_BUDGET = 1.0
@@ -47,6 +47,10 @@ DEFAULT_SEARCH_WIDTH = 18
 
 #: Most search nodes (simplifications) per formula, whatever the time budget.
 DEFAULT_SEARCH_NODES = 100_000
+
+#: Deepest branching (decisions on one path); beyond it the search gives up. Each level holds three
+#: Python frames, so this keeps well inside the interpreter's recursion limit.
+MAX_SEARCH_DEPTH = 200
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,9 @@ def _normalise(log_phi: np.ndarray | None) -> tuple[np.ndarray | None, float]:
 def _components(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_phi: np.ndarray | None
                 ) -> list[_Component]:
     """Split a formula whose every variable occurs in some clause into its connected components."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     sizes = np.diff(clause_ptr)
     n_clauses = len(sizes)
     clause = np.repeat(np.arange(n_clauses, dtype=np.int64), sizes)
@@ -153,10 +160,13 @@ def _branch_variable(comp: _Component) -> int:
     return int(np.argmax(np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:])) + 1
 
 
-def _count_formula(formula: Formula, st: _State, cache: dict) -> float:
-    """ln Z of ``formula``: simplify, then count what is left component by component."""
+def _count_formula(formula: Formula, st: _State, cache: dict, depth: int) -> float:
+    """ln Z of ``formula`` (``depth`` decisions deep): simplify, then count what is left component by
+    component."""
+    from bpcount.simplify import simplify
+
     st.nodes += 1
-    if st.nodes > st.max_nodes or time.monotonic() > st.deadline:
+    if st.nodes > st.max_nodes or depth > MAX_SEARCH_DEPTH or time.monotonic() > st.deadline:
         raise _OutOfBudget
     s = simplify(formula, exact_max_vars=st.max_vars, exact_max_width=st.max_width)
     if s.unsat:
@@ -166,10 +176,10 @@ def _count_formula(formula: Formula, st: _State, cache: dict) -> float:
     r = s.residual
     log_phi, shift = _normalise(r.log_phi)
     return r.ln_offset + shift + _count_components(
-        _components(r.num_vars, r.lits, r.clause_ptr, log_phi), st, cache)
+        _components(r.num_vars, r.lits, r.clause_ptr, log_phi), st, cache, depth)
 
 
-def _count_components(comps: list[_Component], st: _State, cache: dict) -> float:
+def _count_components(comps: list[_Component], st: _State, cache: dict, depth: int) -> float:
     total = 0.0
     for comp in comps:
         if len(comp.clause_ptr) == 1:  # variables in no clause: each free
@@ -178,7 +188,7 @@ def _count_components(comps: list[_Component], st: _State, cache: dict) -> float
         key = comp.key()
         ln = cache.get(key)
         if ln is None:
-            ln = _count_branches(comp, st, cache)
+            ln = _count_branches(comp, st, cache, depth)
             cache[key] = ln
         else:
             st.hits += 1
@@ -188,7 +198,7 @@ def _count_components(comps: list[_Component], st: _State, cache: dict) -> float
     return total
 
 
-def _count_branches(comp: _Component, st: _State, cache: dict) -> float:
+def _count_branches(comp: _Component, st: _State, cache: dict, depth: int) -> float:
     """Z(C) = Z(C | x) + Z(C | ¬x) for the branching variable x, each side a unit clause added."""
     x = _branch_variable(comp)
     weights = None if comp.log_phi is None else np.exp(comp.log_phi)
@@ -197,7 +207,7 @@ def _count_branches(comp: _Component, st: _State, cache: dict) -> float:
         lits = np.concatenate([comp.lits, [lit]])
         ptr = np.concatenate([comp.clause_ptr, [comp.clause_ptr[-1] + 1]])
         sides.append(_count_formula(Formula(num_vars=comp.num_vars, lits=lits, clause_ptr=ptr, weights=weights),
-                                    st, cache))
+                                    st, cache, depth + 1))
     top = max(sides)
     if top == -math.inf:
         return -math.inf
@@ -206,8 +216,7 @@ def _count_branches(comp: _Component, st: _State, cache: dict) -> float:
 
 def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
                      *, time_budget: float = DEFAULT_SEARCH_BUDGET, max_nodes: int = DEFAULT_SEARCH_NODES,
-                     max_width: int = DEFAULT_SEARCH_WIDTH, max_vars: int = DEFAULT_EXACT_MAX_VARS
-                     ) -> SearchResult:
+                     max_width: int = DEFAULT_SEARCH_WIDTH, max_vars: int | None = None) -> SearchResult:
     """Exact ln Z of a simplified residual by component-caching search, or no count (module docstring).
 
     Args:
@@ -215,7 +224,8 @@ def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
         lits: (E,) signed literals; ``clause_ptr``: (C+1,) CSR clause offsets.
         log_weights: (num_vars, 2) ln(w(¬x), w(x)), or None for unweighted counting.
         time_budget: seconds of wall time; max_nodes: most simplifications; max_width, max_vars:
-            elimination width and enumeration size used in the branches (0, 0: branch all the way).
+            elimination width and enumeration size used in the branches (0, 0: branch all the way;
+            ``max_vars`` None: the simplifier's default, 20).
 
     Returns:
         :class:`SearchResult`; ``ln_count`` None when a budget ran out first.
@@ -223,17 +233,21 @@ def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
     t0 = time.monotonic()
     lits = np.asarray(lits, dtype=np.int64)
     clause_ptr = np.asarray(clause_ptr, dtype=np.int64)
+    if max_vars is None:
+        from bpcount.simplify import DEFAULT_EXACT_MAX_VARS
+
+        max_vars = DEFAULT_EXACT_MAX_VARS
     st = _State(deadline=t0 + time_budget, max_nodes=max_nodes, max_width=max_width, max_vars=max_vars)
     if time_budget <= 0 or max_nodes <= 0:
         return SearchResult(None, 0, 0, 0.0)
     log_phi, shift = _normalise(None if log_weights is None else np.asarray(log_weights, dtype=np.float64))
     try:
         ln = shift + _count_components(
-            _components(num_vars, lits, clause_ptr, log_phi), st, {})
+            _components(num_vars, lits, clause_ptr, log_phi), st, {}, 0)
     except _OutOfBudget:
         ln = None
     return SearchResult(ln, st.nodes, st.hits, time.monotonic() - t0)
 
 
-__all__ = ["DEFAULT_SEARCH_BUDGET", "DEFAULT_SEARCH_NODES", "DEFAULT_SEARCH_WIDTH", "SearchResult",
+__all__ = ["DEFAULT_SEARCH_BUDGET", "DEFAULT_SEARCH_NODES", "DEFAULT_SEARCH_WIDTH", "MAX_SEARCH_DEPTH", "SearchResult",
            "search_log_count"]

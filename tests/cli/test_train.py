@@ -146,3 +146,10 @@ def test_formulas_with_few_models_are_skipped(tmp_path):
     assert f"{few} few models (enumerated)" in result.stderr
     tc = load_checkpoint(out / "last.pt")["train_config"]
     assert tc["num_train"] + tc["num_val"] == 12 - few - unsat
+    # the exact search decides every satisfiable one of these (tiny) formulas, so nothing is left to train on
+    searched = CliRunner().invoke(cli, ["train", str(tmp_path / "cnf"), "--labels", str(tmp_path / "labels.csv"),
+                                        "--out", str(tmp_path / "run2"), "--epochs", "1", "--layers", "1",
+                                        "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0",
+                                        "--search-budget", "10", "-q"])
+    assert f"'decided by exact search': {12 - unsat}" in searched.stderr, searched.output
+    assert searched.exit_code != 0 and not (tmp_path / "run2" / "last.pt").exists()
