@@ -191,3 +191,18 @@ def test_count_reports_eliminated_formulas_as_exact():
     (off,) = count([f], options=CountOptions(method="bp", sat_check=False, exact_max_width=0, enum_models=0, search_budget=0))
     assert on.exact and on.converged and not off.exact
     assert on.ln_count == pytest.approx(simplify(f, exact_max_vars=0).ln_exact, abs=1e-12)
+
+
+def test_stuck_variables_are_the_part_that_blocks_elimination():
+    from bpcount.elimination import stuck_variables
+
+    # a clique on variables 1..6 (every pair in a clause) with a path 6-7-8-...-20 hanging off it
+    clique = [[u, v] for u in range(1, 7) for v in range(u + 1, 7)]
+    path = [[v, v + 1] for v in range(6, 20)]
+    lits, ptr = csr(clique + path)
+    left, degree = stuck_variables(20, lits, ptr, max_width=4)
+    assert left.tolist() == [0, 1, 2, 3, 4, 5] and degree.tolist() == [5] * 6  # the path went first
+    assert elimination_order(20, lits, ptr, max_width=4) is None
+    left, degree = stuck_variables(20, lits, ptr, max_width=5)  # wide enough: never stuck
+    assert len(left) == 0 and len(degree) == 0
+    assert elimination_order(20, lits, ptr, max_width=5) is not None

@@ -40,6 +40,63 @@ DEFAULT_MAX_WORK = 1 << 28
 LN2 = math.log(2.0)
 
 
+def _primal_edges(lits: np.ndarray, clause_ptr: np.ndarray) -> np.ndarray:
+    """The primal graph's edges (variables sharing a clause): (M, 2) int64, 0-based, u < v, unique."""
+    var = np.abs(np.asarray(lits, dtype=np.int64)) - 1
+    sizes = np.diff(np.asarray(clause_ptr, dtype=np.int64))
+    # primal edges: every pair of variables in one clause, as a deduplicated (u, v) array
+    clause = np.repeat(np.arange(len(sizes)), sizes)
+    first = np.repeat(clause_ptr[:-1], sizes)
+    pairs = []
+    for offset in range(1, int(sizes.max(initial=1))):  # pairs (i, i+offset) within each clause
+        ok = np.flatnonzero((np.arange(len(var)) - first + offset) < sizes[clause])
+        pairs.append(np.stack([var[ok], var[ok + offset]], axis=1))
+    edges = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
+    edges = np.unique(np.sort(edges, axis=1), axis=0)
+    return edges[edges[:, 0] != edges[:, 1]]
+
+
+def _adjacency(num_vars: int, edges: np.ndarray) -> list[set[int]]:
+    """One neighbour set per 0-based variable."""
+    adj: list[set[int]] = [set() for _ in range(num_vars)]
+    for u, v in edges.tolist():
+        adj[u].add(v)
+        adj[v].add(u)
+    return adj
+
+
+def _min_degree(adj: list[set[int]], max_width: int, max_work: int) -> tuple[np.ndarray, bool]:
+    """Run the greedy min-degree order on ``adj`` (modified in place: eliminated variables get empty
+    sets, the others keep their neighbours with fill-in). Returns the variables eliminated, in order,
+    and whether the order finished (False: it stopped at the width or work bound, and the variables
+    with non-empty sets are the ones left)."""
+    num_vars = len(adj)
+    heap = [(len(a), v) for v, a in enumerate(adj)]
+    heapq.heapify(heap)
+    done = np.zeros(num_vars, dtype=bool)
+    order = np.empty(num_vars, dtype=np.int64)
+    work, k = 0, 0
+    while heap:
+        d, v = heapq.heappop(heap)
+        if done[v] or d != len(adj[v]):
+            continue  # stale entry
+        work += 1 << (d + 1)
+        if d > max_width or work > max_work:
+            return order[:k], False
+        done[v] = True
+        order[k] = v
+        k += 1
+        nb = adj[v]
+        for u in nb:
+            a = adj[u]
+            a.discard(v)
+            a.update(nb)
+            a.discard(u)
+            heapq.heappush(heap, (len(a), u))
+        adj[v] = set()
+    return order[:k], True
+
+
 def elimination_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *,
                       max_width: int = DEFAULT_MAX_WIDTH, max_work: int = DEFAULT_MAX_WORK
                       ) -> np.ndarray | None:
@@ -54,53 +111,28 @@ def elimination_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *
     Returns:
         (num_vars,) int64, 0-based variables in elimination order; None when a bound is exceeded.
     """
-    var = np.abs(np.asarray(lits, dtype=np.int64)) - 1
     sizes = np.diff(np.asarray(clause_ptr, dtype=np.int64))
     if len(sizes) and int(sizes.max()) > max_width + 1:
         return None  # one clause alone is a table wider than allowed
-    # primal edges: every pair of variables in one clause, as a deduplicated (u, v) array
-    clause = np.repeat(np.arange(len(sizes)), sizes)
-    first = np.repeat(clause_ptr[:-1], sizes)
-    pairs = []
-    for offset in range(1, int(sizes.max(initial=1))):  # pairs (i, i+offset) within each clause
-        ok = np.flatnonzero((np.arange(len(var)) - first + offset) < sizes[clause])
-        pairs.append(np.stack([var[ok], var[ok + offset]], axis=1))
-    edges = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
-    edges = np.unique(np.sort(edges, axis=1), axis=0)
-    edges = edges[edges[:, 0] != edges[:, 1]]
+    edges = _primal_edges(lits, clause_ptr)
     if len(edges) > max_width * num_vars:
         return None  # a graph of treewidth w has at most w·n edges
-    adj: list[set[int]] = [set() for _ in range(num_vars)]
-    for u, v in edges.tolist():
-        adj[u].add(v)
-        adj[v].add(u)
+    order, finished = _min_degree(_adjacency(num_vars, edges), max_width, max_work)
+    return order if finished else None
 
-    heap = [(len(a), v) for v, a in enumerate(adj)]
-    heapq.heapify(heap)
-    done = np.zeros(num_vars, dtype=bool)
-    order = np.empty(num_vars, dtype=np.int64)
-    work, k = 0, 0
-    while heap:
-        d, v = heapq.heappop(heap)
-        if done[v] or d != len(adj[v]):
-            continue  # stale entry
-        if d > max_width:
-            return None
-        work += 1 << (d + 1)
-        if work > max_work:
-            return None
-        done[v] = True
-        order[k] = v
-        k += 1
-        nb = adj[v]
-        for u in nb:
-            a = adj[u]
-            a.discard(v)
-            a.update(nb)
-            a.discard(u)
-            heapq.heappush(heap, (len(a), u))
-        adj[v] = set()
-    return order
+
+def stuck_variables(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, max_width: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Where the greedy min-degree order first exceeds ``max_width``: the 0-based variables not yet
+    eliminated and their degrees then (fill-in included); both empty when the order never does.
+    Branching on one of them removes it from the graph that blocked elimination (bpcount.search)."""
+    adj = _adjacency(num_vars, _primal_edges(lits, clause_ptr))
+    _, finished = _min_degree(adj, max_width, 1 << 62)
+    if finished:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    degree = np.fromiter((len(a) for a in adj), dtype=np.int64, count=num_vars)
+    left = np.flatnonzero(degree > 0)
+    return left, degree[left]
 
 
 def eliminate(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None,
