@@ -33,6 +33,18 @@ def brute_log_count(formula: Formula) -> float:
     return float(np.logaddexp.reduce(terms)) if terms else -math.inf
 
 
+def ganak_log_count(num_vars: int, clauses) -> float:
+    """ln of the exact model count by pyganak over variables 1..num_vars (−inf if UNSAT); skips the
+    calling test when pyganak is not installed."""
+    pyganak = pytest.importorskip("pyganak")
+    c = pyganak.Counter()
+    c.new_vars(num_vars)
+    for cl in clauses:
+        c.add_clause([int(x) for x in cl])
+    n = c.count()
+    return math.log(n) if n else -math.inf
+
+
 def random_formula(rng: np.random.Generator, n: int, m: int, kmax: int = 3, weighted: bool = False) -> Formula:
     """m random clauses of 1..kmax literals over n variables (duplicates/tautologies allowed)."""
     clauses = [
