@@ -201,3 +201,12 @@ def test_stuck_variables_are_the_part_that_blocks_elimination():
     left, degree = stuck_variables(20, lits, ptr, max_width=5)  # wide enough: never stuck
     assert len(left) == 0 and len(degree) == 0
     assert elimination_order(20, lits, ptr, max_width=5) is not None
+    # a deadline already passed stops the order at its next check (every 1024 variables)
+    import time
+
+    from bpcount.elimination import OrderTimeout
+
+    long_path = csr(clique + [[v, v + 1] for v in range(6, 3000)])
+    with pytest.raises(OrderTimeout):
+        stuck_variables(3000, *long_path, max_width=4, deadline=time.monotonic() - 1.0)
+    assert len(stuck_variables(3000, *long_path, max_width=4, deadline=time.monotonic() + 60.0)[0]) == 6

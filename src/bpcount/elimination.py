@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import time
 
 import numpy as np
 
@@ -65,11 +66,21 @@ def _adjacency(num_vars: int, edges: np.ndarray) -> list[set[int]]:
     return adj
 
 
-def _min_degree(adj: list[set[int]], max_width: int, max_work: int) -> tuple[np.ndarray, bool]:
+class OrderTimeout(Exception):
+    """The greedy order passed its deadline (:func:`stuck_variables`)."""
+
+
+#: Variables eliminated between two deadline checks of :func:`_min_degree`.
+DEADLINE_CHECK_EVERY = 1024
+
+
+def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: float | None = None
+                ) -> tuple[np.ndarray, bool]:
     """Run the greedy min-degree order on ``adj`` (modified in place: eliminated variables get empty
     sets, the others keep their neighbours with fill-in). Returns the variables eliminated, in order,
     and whether the order finished (False: it stopped at the width or work bound, and the variables
-    with non-empty sets are the ones left)."""
+    with non-empty sets are the ones left). Raises :class:`OrderTimeout` past ``deadline``
+    (time.monotonic), checked every :data:`DEADLINE_CHECK_EVERY` variables."""
     num_vars = len(adj)
     heap = [(len(a), v) for v, a in enumerate(adj)]
     heapq.heapify(heap)
@@ -86,6 +97,8 @@ def _min_degree(adj: list[set[int]], max_width: int, max_work: int) -> tuple[np.
         done[v] = True
         order[k] = v
         k += 1
+        if deadline is not None and k % DEADLINE_CHECK_EVERY == 0 and time.monotonic() > deadline:
+            raise OrderTimeout
         nb = adj[v]
         for u in nb:
             a = adj[u]
@@ -121,13 +134,14 @@ def elimination_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *
     return order if finished else None
 
 
-def stuck_variables(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, max_width: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def stuck_variables(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, max_width: int,
+                    deadline: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Where the greedy min-degree order first exceeds ``max_width``: the 0-based variables not yet
     eliminated and their degrees then (fill-in included); both empty when the order never does.
-    Branching on one of them removes it from the graph that blocked elimination (bpcount.search)."""
+    Branching on one of them removes it from the graph that blocked elimination (bpcount.search).
+    Raises :class:`OrderTimeout` past ``deadline`` (time.monotonic; None: no deadline)."""
     adj = _adjacency(num_vars, _primal_edges(lits, clause_ptr))
-    _, finished = _min_degree(adj, max_width, 1 << 62)
+    _, finished = _min_degree(adj, max_width, 1 << 62, deadline)
     if finished:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     degree = np.fromiter((len(a) for a in adj), dtype=np.int64, count=num_vars)

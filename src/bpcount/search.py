@@ -18,7 +18,9 @@ this lets the tool answer exactly where that is cheap, as ApproxMC and Ganak use
 leaves the learned estimator the formulas that are really hard.
 
 The branching and bookkeeping loop runs on the host (one Python frame per search node); each node's
-work is the vectorised simplification. Weights travel as log weights normalised to a maximum of 0
+work is the vectorised simplification. The time budget is checked at every node and while the
+branching variable is chosen, not inside one node's simplification, so a formula with tens of
+thousands of variables can overrun it by about a second. Weights travel as log weights normalised to a maximum of 0
 per variable (the normaliser is added back exactly), so only a weight ratio beyond e^745 between a
 variable's two literals could underflow.
 """
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpcount.cnf import Formula
-from bpcount.elimination import stuck_variables
+from bpcount.elimination import OrderTimeout, stuck_variables
 
 # scipy and bpcount.simplify are imported where used: the CLI imports this module for its defaults,
 # and `bpcount --help` should not pay for scipy.
@@ -156,7 +158,7 @@ def _free_log_count(num_vars: int, log_phi: np.ndarray | None) -> float:
     return num_vars * math.log(2.0) if log_phi is None else float(np.logaddexp(log_phi[:, 0], log_phi[:, 1]).sum())
 
 
-def _branch_variable(comp: _Component, max_width: int) -> int:
+def _branch_variable(comp: _Component, max_width: int, deadline: float) -> int:
     """The 1-based local variable to branch on: among the variables where the greedy min-degree
     elimination order gets stuck above ``max_width`` (bpcount.elimination.stuck_variables), the one
     with the largest (clauses it occurs in) × (degree there); ties: the lowest. When the order does
@@ -168,7 +170,11 @@ def _branch_variable(comp: _Component, max_width: int) -> int:
     """
     occurrences = np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:]
     if max_width > 0:
-        left, degree = stuck_variables(comp.num_vars, comp.lits, comp.clause_ptr, max_width=max_width)
+        try:
+            left, degree = stuck_variables(comp.num_vars, comp.lits, comp.clause_ptr, max_width=max_width,
+                                           deadline=deadline)
+        except OrderTimeout:
+            raise _OutOfBudget from None
         if len(left):
             return int(left[np.argmax(occurrences[left] * degree)]) + 1
     return int(np.argmax(occurrences)) + 1
@@ -214,7 +220,7 @@ def _count_components(comps: list[_Component], st: _State, cache: dict, depth: i
 
 def _count_branches(comp: _Component, st: _State, cache: dict, depth: int) -> float:
     """Z(C) = Z(C | x) + Z(C | ¬x) for the branching variable x, each side a unit clause added."""
-    x = _branch_variable(comp, st.max_width)
+    x = _branch_variable(comp, st.max_width, st.deadline)
     weights = None if comp.log_phi is None else np.exp(comp.log_phi)
     sides = []
     for lit in (x, -x):
