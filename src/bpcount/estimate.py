@@ -2,8 +2,9 @@
 
 Pipeline per input: read (own DIMACS reader) → projection/weight policy → exact simplification →
 budgeted SAT check and model enumeration (optional) → budgeted exact search (optional) → batched
-engine (BP, BPNN or neighbourhood BP) on the residuals of up to ``batch_size`` formulas at once → results in input order. One unreadable file gives a result
-with ``status="error"``; the others are still counted.
+engine (BP, BPNN or neighbourhood BP) on the residuals of up to ``batch_size`` formulas at once →
+results in input order. One unreadable file gives a result with ``status="error"``; the others are
+still counted.
 
 Timing: ``seconds`` is the formula's own reading/simplification/SAT time plus its share of the
 batch's engine time (batch wall time / formulas in the batch). One-time start-up (importing torch,

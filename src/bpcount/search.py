@@ -12,17 +12,18 @@ learning, for as long as a budget allows:
 where every branch is first simplified by :func:`bpcount.simplify.simplify` (units, equivalent
 literals, free variables, small components enumerated, narrow ones eliminated at width
 ``max_width``). Each component's count is cached under its clause set (and its literal weights),
-so a component reached again along another path costs nothing. When the time or node budget runs out the search gives up and returns no count: the
-result is either exact or absent, never an estimate. Like the enumerator in :mod:`bpcount.sat`,
-this lets the tool answer exactly where that is cheap, as ApproxMC and Ganak users expect, and
-leaves the learned estimator the formulas that are really hard.
+so a component reached again along another path costs nothing. When the time, node or depth budget
+runs out the search gives up and returns no count: the result is either exact or absent, never an
+estimate. Like the enumerator in :mod:`bpcount.sat`, this lets the tool answer exactly where that
+is cheap, as ApproxMC and Ganak users expect, and leaves the learned estimator the formulas that are
+really hard.
 
 The branching and bookkeeping loop runs on the host (one Python frame per search node); each node's
 work is the vectorised simplification. The time budget is checked at every node and while the
 branching variable is chosen, not inside one node's simplification, so a formula with tens of
-thousands of variables can overrun it by about a second. Weights travel as log weights normalised to a maximum of 0
-per variable (the normaliser is added back exactly), so only a weight ratio beyond e^745 between a
-variable's two literals could underflow.
+thousands of variables can overrun it by about a second. Weights travel as log weights normalised
+to a maximum of 0 per variable (the normaliser is added back exactly), so only a weight ratio beyond
+e^745 between a variable's two literals could underflow.
 """
 
 from __future__ import annotations
