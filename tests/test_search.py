@@ -155,3 +155,18 @@ def test_a_failing_search_leaves_the_estimate(monkeypatch):
     (r,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0))
     assert r.status == "ok" and not r.exact and r.stats["search"] == {"decided": False,
                                                                        "error": "MemoryError: table too large"}
+
+
+def test_branches_inside_the_part_that_blocks_elimination():
+    """A hub in 30 binary clauses (a star: eliminable) beside a 6-clique (too wide at width 3): the
+    search branches on a clique variable, not on the variable in most clauses."""
+    from bpcount.search import _branch_variable, _Component
+
+    hub, leaves, clique = 1, list(range(2, 32)), list(range(32, 38))
+    clauses = [[hub, v] for v in leaves] + [[u, v] for i, u in enumerate(clique) for v in clique[i + 1:]]
+    clauses.append([leaves[0], clique[0]])
+    lits = np.array([x for c in clauses for x in c], dtype=np.int64)
+    ptr = np.concatenate([[0], np.cumsum([len(c) for c in clauses])]).astype(np.int64)
+    comp = _Component(37, lits, ptr, None)
+    assert _branch_variable(comp, 3, deadline=math.inf) in clique
+    assert _branch_variable(comp, 0, deadline=math.inf) == hub  # no width: the variable in most clauses
