@@ -270,17 +270,19 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
         try:
             searched = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, time_budget=opts.search_budget)
         except (MemoryError, ValueError, RecursionError) as exc:  # the search only ever adds exactness:
-            searched = None  # the estimator still runs, and the stats say why the search gave none
+            # the estimator still runs, and the stats say why the search gave none
             stats["search"] = {"decided": False, "error": f"{type(exc).__name__}: {exc}"}
+            searched = None
         else:
             stats["search"] = {"decided": searched.ln_count is not None, "nodes": searched.nodes,
                                "cache_hits": searched.cache_hits, "seconds": round(searched.seconds, 6)}
-        if searched is not None and searched.ln_count == -math.inf:
+        ln_searched = None if searched is None else searched.ln_count
+        if ln_searched == -math.inf:
             stats["unsat_reason"] = "exact search"
             return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
                                     exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
-        if searched is not None and searched.ln_count is not None:
-            return _Pending(replace(base, ln_count=simplified.ln_exact + searched.ln_count, exact=True,
+        if ln_searched is not None:
+            return _Pending(replace(base, ln_count=simplified.ln_exact + ln_searched, exact=True,
                                     satisfiable=True, converged=True, iterations=0, stats=stats,
                                     exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
     return _Pending(replace(base, satisfiable=satisfiable, stats=stats,

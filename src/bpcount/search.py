@@ -156,7 +156,9 @@ def _components(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_phi
 
 def _free_log_count(num_vars: int, log_phi: np.ndarray | None) -> float:
     """ln Z of ``num_vars`` variables in no clause: ln 2 each, ln(w(x) + w(¬x)) weighted."""
-    return num_vars * math.log(2.0) if log_phi is None else float(np.logaddexp(log_phi[:, 0], log_phi[:, 1]).sum())
+    from bpcount.simplify import log_weight_totals
+
+    return num_vars * math.log(2.0) if log_phi is None else float(log_weight_totals(log_phi).sum())
 
 
 def _branch_variable(comp: _Component, max_width: int, deadline: float) -> int:
@@ -229,10 +231,7 @@ def _count_branches(comp: _Component, st: _State, cache: dict, depth: int) -> fl
         ptr = np.concatenate([comp.clause_ptr, [comp.clause_ptr[-1] + 1]])
         sides.append(_count_formula(Formula(num_vars=comp.num_vars, lits=lits, clause_ptr=ptr, weights=weights),
                                     st, cache, depth + 1))
-    top = max(sides)
-    if top == -math.inf:
-        return -math.inf
-    return top + math.log(sum(math.exp(v - top) for v in sides))
+    return float(np.logaddexp(*sides))
 
 
 def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
