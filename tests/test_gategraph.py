@@ -185,6 +185,42 @@ def test_choice_is_invariant_to_numbering_order_and_polarity():
         assert sorted(int(v) + 1 for v in gg.var_of_edge[gg.is_output].tolist()) == outs
 
 
+def factor_sets(gg, rename=None) -> list[tuple[int, tuple[int, ...]]]:
+    """The factors of a gate graph as sorted (kind, sorted 1-based variables), renamed by ``rename``."""
+    ptr, var, kind = gg.factor_ptr.tolist(), gg.var_of_edge.tolist(), gg.factor_kind.tolist()
+    name = (lambda v: v + 1) if rename is None else (lambda v: int(rename[v]))
+    return sorted((kind[f], tuple(sorted(name(v) for v in var[ptr[f]:ptr[f + 1]]))) for f in range(gg.num_factors))
+
+
+def test_table_choice_ignores_clause_order_when_a_pair_is_widely_shared():
+    """Many ternary clauses over one variable pair (more than MAX_PAIR_GROUP third variables, and
+    fewer): the tables chosen are the same whatever the clause order and variable numbering."""
+    from bpcount.gategraph import MAX_PAIR_GROUP
+
+    rng = np.random.default_rng(12)
+    changed = 0
+    for thirds in (3, MAX_PAIR_GROUP, MAX_PAIR_GROUP + 1, 2 * MAX_PAIR_GROUP, 3 * MAX_PAIR_GROUP):
+        n = 2 + thirds + 4
+        for _ in range(6):
+            clauses = [[int(rng.choice([-1, 1])), 2 * int(rng.choice([-1, 1])), (3 + t) * int(rng.choice([-1, 1]))]
+                       for t in range(thirds)]
+            # the thirds are also linked to each other and to spare variables (other candidates overlap)
+            clauses += [[int(a) * int(rng.choice([-1, 1])), int(b) * int(rng.choice([-1, 1])),
+                         int(c) * int(rng.choice([-1, 1]))]
+                        for a, b, c in (rng.choice(np.arange(3, n + 1), 3, replace=False) for _ in range(thirds))]
+            ref = factor_sets(build_gate_graph(build_batch([raw(clauses, n)])))
+            for _ in range(4):
+                perm = rng.permutation(n) + 1  # new number of variable v + 1
+                back = np.empty(n + 1, dtype=np.int64)
+                back[perm] = np.arange(1, n + 1)
+                other = [[int(perm[abs(x) - 1]) * (1 if x > 0 else -1) for x in c] for c in clauses]
+                other = [other[i] for i in rng.permutation(len(other))]
+                got = factor_sets(build_gate_graph(build_batch([raw(other, n)])), rename=back[1:])
+                assert got == ref, (thirds, clauses)
+                changed += got != factor_sets(build_gate_graph(build_batch([raw(other, n)])))
+    assert changed > 0  # the renaming really moved the factors
+
+
 def test_row_hash_collisions_cannot_change_the_formula(monkeypatch):
     import bpcount.gategraph as gategraph
 

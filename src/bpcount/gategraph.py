@@ -40,8 +40,9 @@ from bpcount.graph import FactorGraphBatch, concat_ranges
 CLAUSE, AND, XOR, TABLE = 0, 1, 2, 3
 #: Most variables of a TABLE factor (its 0/1 table has 2^k entries, enumerated in each update).
 MAX_TABLE_VARS = 4
-#: Ternary clauses sharing one variable pair are paired into 4-variable table candidates only
-#: within pair groups of at most this many clauses (bounds the candidate count).
+#: Ternary clauses sharing one variable pair are paired into 4-variable table candidates only when
+#: at most this many distinct third variables share the pair; then every two of them are (bounds the
+#: candidate count; larger groups make none, so the choice never depends on clause order).
 MAX_PAIR_GROUP = 6
 #: Longest clause examined as the long clause of an AND/OR gate (the check costs Σ k² per clause).
 MAX_GATE_WIDTH = 16
@@ -326,11 +327,17 @@ def _tables(g: FactorGraphBatch, free: torch.Tensor) -> tuple[torch.Tensor, torc
     if len(tri):
         drop = torch.tensor([[1, 2, 0], [0, 2, 1], [0, 1, 2]], device=dev)  # (pair a, pair b, third)
         trip = tri[:, drop].reshape(-1, 3)  # each ternary clause 3×: pair + third variable
+        rid = _row_ids(trip)
+        trip = trip[_first_of(rid, int(rid.max()) + 1)]  # distinct (pair, third) rows
         key = trip[:, 0] * V + trip[:, 1]
-        order = key.argsort()
+        order = torch.sort(key, stable=True).indices
         key, trip = key[order], trip[order]
+        # every two rows of a group of ≤ MAX_PAIR_GROUP rows lie < MAX_PAIR_GROUP apart: all of the
+        # group's pairs are made, whatever the order within it (clause order and numbering don't matter)
+        group, group_size = torch.unique_consecutive(key, return_inverse=True, return_counts=True)[1:]
+        small = group_size[group] <= MAX_PAIR_GROUP
         for d in range(1, MAX_PAIR_GROUP):
-            same = (key[d:] == key[:-d]) & (trip[d:, 2] != trip[:-d, 2])
+            same = (key[d:] == key[:-d]) & small[d:]
             if not bool(same.any()):
                 break
             pair = torch.cat([trip[:-d][same][:, :3], trip[d:][same][:, 2:3]], dim=-1)
