@@ -28,7 +28,7 @@ def test_bp_on_trees_above_enumeration_cap_is_accurate():
     for _ in range(5):
         clauses, n = random_tree_formula(rng, 6)  # ≤ 19 variables
         f = Formula.from_clauses(clauses, n + 3)  # three free variables on top
-        (r,) = count([f], options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0))
+        (r,) = count([f], options=CountOptions(device="cpu", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0))
         (ref,) = count([f], options=CountOptions(exact_max_vars=24))  # vectorised enumeration
         assert not r.exact and r.converged and ref.exact
         assert abs(r.ln_count - ref.ln_count) < 1e-8
@@ -165,3 +165,22 @@ def test_estimates_outside_the_feasible_range_are_clamped():
     from bpcount.simplify import exact_log_count
 
     assert exact_log_count(wres.num_vars, wres.lits, wres.clause_ptr, wres.log_phi) + wres.ln_offset <= whi  # a bound
+
+
+@pytest.mark.parametrize("method", ["bp", "bpnn"])
+def test_float32_run_agrees_with_float64_cpu_where_both_converge(method):
+    """The CPU float64 run against the float32 run of the same batch: on CUDA (its default there)
+    where a GPU is present, else on the CPU."""
+    import torch
+
+    from bpcount.generate import make_formula
+
+    second = "cuda" if torch.cuda.is_available() else "cpu"
+    formulas = [make_formula("kcnf", 4, i, n=60, ratio=3.5) for i in range(16)]  # CPU: 12 (bp), 14 converge
+    opts = dict(method=method, exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, sat_check=False)
+    ref = count(formulas, options=CountOptions(device="cpu", dtype="float64", **opts))
+    low = count(formulas, options=CountOptions(device=second, dtype="float32", **opts))
+    both = [(a, b) for a, b in zip(ref, low) if a.converged and b.converged and math.isfinite(a.ln_count)]
+    assert len(both) >= 8 and not any(r.exact for r in ref)
+    for a, b in both:
+        assert b.ln_count == pytest.approx(a.ln_count, abs=1e-3)

@@ -203,7 +203,7 @@ def test_count_and_bpnn_base_restart_a_contradicted_formula_on_its_own(monkeypat
 
     rng = np.random.default_rng(9)
     formulas = [Formula.from_clauses(*circuit_like(rng)) for _ in range(3)]
-    opts = CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, sat_check=False, equivalences=False, max_iters=400)
+    opts = CountOptions(method="bp", device="cpu", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, sat_check=False, equivalences=False, max_iters=400)
     plain = count(formulas, options=opts)
     real = gatebp.contradicted
     seen = {"n": 0}

@@ -147,7 +147,7 @@ def test_gates_option_reaches_the_engine(runner, tmp_path):
         clauses += [[-n, n - 1], [-n, n - 2], [n, -(n - 1), -(n - 2)]] if n % 2 else [[-n, 1], [-n, n - 1], [n, -1, -(n - 1)]]
     path = tmp_path / "gates.cnf"
     path.write_text(f"p cnf {n} {len(clauses)}\n" + "".join(" ".join(map(str, c)) + " 0\n" for c in clauses))
-    base = ["--method", "bp", "--format", "jsonl", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--no-sat-check", str(path)]
+    base = ["--method", "bp", "--device", "cpu", "--format", "jsonl", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--no-sat-check", str(path)]
     on = json.loads(runner.invoke(cli, base).stdout)
     off = json.loads(runner.invoke(cli, ["--no-gates"] + base).stdout)
     assert on["stats"]["gates"]["and"] >= 1 and "gates" not in off["stats"]
@@ -162,7 +162,7 @@ def test_condition_option_reaches_the_engine(runner, tmp_path):
                for _ in range(100)]
     path = tmp_path / "loops.cnf"
     path.write_text("p cnf 30 100\n" + "".join(" ".join(map(str, c)) + " 0\n" for c in clauses))
-    base = ["--method", "bp", "--format", "jsonl", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--no-sat-check", str(path)]
+    base = ["--method", "bp", "--device", "cpu", "--format", "jsonl", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--no-sat-check", str(path)]
     plain = json.loads(runner.invoke(cli, base).stdout)
     cond = json.loads(runner.invoke(cli, ["--condition", "3"] + base).stdout)
     assert "conditioning" not in plain["stats"]
