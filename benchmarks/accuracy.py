@@ -43,7 +43,7 @@ def load_rows(labels: Path, split: str, families: list[str] | None) -> list[dict
 
 
 def run_method(rows: list[dict], root: Path, method: str, checkpoint: str | None, one_by_one: bool,
-               limit: float | None, dtype: str | None = None) -> tuple[list, float]:
+               limit: float | None, dtype: str | None = None, device: str = "auto") -> tuple[list, float]:
     """CountResults in row order, and total wall seconds."""
     name, *suffixes = method.split("+")
     engine, gates = ("bp", False) if name == "bp-clauses" else (name, True)
@@ -60,7 +60,7 @@ def run_method(rows: list[dict], root: Path, method: str, checkpoint: str | None
         else:
             raise SystemExit(f"unknown method suffix +{s} in {method}")
     opts = CountOptions(method=engine, gates=gates, checkpoint=checkpoint, timeout=limit, sat_check=True,
-                        batch_size=1 if one_by_one else 64, dtype=dtype, **extra)
+                        batch_size=1 if one_by_one else 64, dtype=dtype, device=device, **extra)
     paths = [str(root / r["file"]) for r in rows]
     t0 = time.perf_counter()
     if one_by_one:
@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--splits", default="val,test")
     ap.add_argument("--dtype", choices=["float64", "float32"], default=None,
                     help="message precision for both methods (default: the library's, float64 on CPU)")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                    help="torch device of the method (auto: CUDA when available)")
     ap.add_argument("--families", default=None, help="comma-separated family filter")
     ap.add_argument("--per-formula", default=None, help="also write every formula's estimates to this CSV")
     ap.add_argument("--methods", default="bp-clauses,bp,bpnn",
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"bpcount {__version__}; Python {platform.python_version()}; {platform.machine()}; "
         f"checkpoint: {args.checkpoint or 'shipped default (pretrained/default.pt)'}; "
-        f"dtype: {args.dtype or 'library default (float64 on CPU)'}.",
+        f"device: {args.device}; dtype: {args.dtype or 'library default (float64 on CPU, float32 on CUDA)'}.",
         f"Command: `python benchmarks/accuracy.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
         "",
         "Library defaults (`CountOptions`): BP damping 0.5, ≤ 500 iterations, float64 on CPU; BPNN = its "
@@ -208,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         for m in methods:
             print(f"[{split}] {m}: {len(rows)} formulas", file=sys.stderr, flush=True)
             results[m], secs[m] = run_method(rows, labels.parent, m, args.checkpoint, one_by_one,
-                                             args.limit if one_by_one else None, args.dtype)
+                                             args.limit if one_by_one else None, args.dtype, args.device)
         summary = summarise(rows, results)
         if args.per_formula:
             write_per_formula(Path(args.per_formula), split, rows, results)
