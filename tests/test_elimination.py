@@ -210,3 +210,32 @@ def test_stuck_variables_are_the_part_that_blocks_elimination():
     with pytest.raises(OrderTimeout):
         stuck_variables(3000, *long_path, max_width=4, deadline=time.monotonic() - 1.0)
     assert len(stuck_variables(3000, *long_path, max_width=4, deadline=time.monotonic() + 60.0)[0]) == 6
+
+
+def test_stuck_set_of_a_failed_order_is_reused_and_equal(monkeypatch):
+    """After elimination_order stops at the width bound, stuck_variables on the same arrays and width
+    answers from memory, with what running the order again gives; other widths or arrays run it."""
+    import bpcount.elimination as el
+
+    rng = np.random.default_rng(8)
+    checked = 0
+    for _ in range(20):
+        n = int(rng.integers(20, 40))
+        clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(np.arange(1, n + 1), 3, replace=False)]
+                   for _ in range(int(0.8 * n))]  # sparse enough to pass the edge-count test
+        lits, ptr = csr(clauses)
+        el._stuck_memo.clear()
+        fresh = el.stuck_variables(n, lits, ptr, max_width=3)  # nothing remembered: runs the order
+        el._stuck_memo.clear()
+        if el.elimination_order(n, lits, ptr, max_width=3) is not None:
+            continue
+        calls: list[int] = []
+        monkeypatch.setattr(el, "_min_degree",
+                            lambda *a, calls=calls, real=el._min_degree, **k: calls.append(1) or real(*a, **k))
+        again = el.stuck_variables(n, lits, ptr, max_width=3)
+        assert not calls and [x.tolist() for x in again] == [x.tolist() for x in fresh] and len(fresh[0])
+        el.stuck_variables(n, lits, ptr, max_width=4)  # another width: not remembered
+        assert calls
+        monkeypatch.undo()
+        checked += 1
+    assert checked >= 5

@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections import OrderedDict
 
 import numpy as np
 
@@ -75,12 +76,12 @@ DEADLINE_CHECK_EVERY = 1024
 
 
 def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: float | None = None
-                ) -> tuple[np.ndarray, bool]:
+                ) -> tuple[np.ndarray, str | None]:
     """Run the greedy min-degree order on ``adj`` (modified in place: eliminated variables get empty
     sets, the others keep their neighbours with fill-in). Returns the variables eliminated, in order,
-    and whether the order finished (False: it stopped at the width or work bound, and the variables
-    with non-empty sets are the ones left). Raises :class:`OrderTimeout` past ``deadline``
-    (time.monotonic), checked every :data:`DEADLINE_CHECK_EVERY` variables."""
+    and why the order stopped early: None when it finished, ``"width"`` or ``"work"`` for the bound
+    it hit (the variables with non-empty sets are then the ones left). Raises :class:`OrderTimeout`
+    past ``deadline`` (time.monotonic), checked every :data:`DEADLINE_CHECK_EVERY` variables."""
     num_vars = len(adj)
     heap = [(len(a), v) for v, a in enumerate(adj)]
     heapq.heapify(heap)
@@ -92,8 +93,10 @@ def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: fl
         if done[v] or d != len(adj[v]):
             continue  # stale entry
         work += 1 << (d + 1)
-        if d > max_width or work > max_work:
-            return order[:k], False
+        if d > max_width:
+            return order[:k], "width"
+        if work > max_work:
+            return order[:k], "work"
         done[v] = True
         order[k] = v
         k += 1
@@ -107,7 +110,35 @@ def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: fl
             a.discard(u)
             heapq.heappush(heap, (len(a), u))
         adj[v] = set()
-    return order[:k], True
+    return order[:k], None
+
+
+#: How many stuck sets (:func:`stuck_variables`) are remembered from orders that stopped at the width
+#: bound. The exact search asks for the stuck set of the very component whose elimination the
+#: simplifier has just tried (bpcount.search); remembering it saves running the same order twice
+#: (about a quarter of a search node's time on blasted_case130).
+STUCK_MEMO_SIZE = 32
+_stuck_memo: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def _memo_key(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, max_width: int) -> bytes:
+    """The formula's exact arrays and the width: equal keys mean the same greedy order."""
+    head = np.array([num_vars, max_width], dtype=np.int64).tobytes()
+    return b"|".join([head, np.asarray(lits, dtype=np.int64).tobytes(), np.asarray(clause_ptr, dtype=np.int64).tobytes()])
+
+
+def _left_over(adj: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The 0-based variables an interrupted order left (non-empty sets) and their degrees."""
+    degree = np.fromiter((len(a) for a in adj), dtype=np.int64, count=len(adj))
+    left = np.flatnonzero(degree > 0)
+    return left, degree[left]
+
+
+def _remember(key: bytes, stuck: tuple[np.ndarray, np.ndarray]) -> None:
+    _stuck_memo[key] = stuck
+    _stuck_memo.move_to_end(key)
+    while len(_stuck_memo) > STUCK_MEMO_SIZE:
+        _stuck_memo.popitem(last=False)
 
 
 def elimination_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *,
@@ -130,8 +161,11 @@ def elimination_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *
     edges = _primal_edges(lits, clause_ptr)
     if len(edges) > max_width * num_vars:
         return None  # a graph of treewidth w has at most w·n edges
-    order, finished = _min_degree(_adjacency(num_vars, edges), max_width, max_work)
-    return order if finished else None
+    adj = _adjacency(num_vars, edges)
+    order, stop = _min_degree(adj, max_width, max_work)
+    if stop == "width":
+        _remember(_memo_key(num_vars, lits, clause_ptr, max_width), _left_over(adj))
+    return order if stop is None else None
 
 
 def stuck_variables(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, max_width: int,
@@ -139,14 +173,21 @@ def stuck_variables(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, 
     """Where the greedy min-degree order first exceeds ``max_width``: the 0-based variables not yet
     eliminated and their degrees then (fill-in included); both empty when the order never does.
     Branching on one of them removes it from the graph that blocked elimination (bpcount.search).
-    Raises :class:`OrderTimeout` past ``deadline`` (time.monotonic; None: no deadline)."""
+    Raises :class:`OrderTimeout` past ``deadline`` (time.monotonic; None: no deadline).
+
+    When :func:`elimination_order` has just stopped at the same width on the same arrays, its stuck
+    set is returned without running the order again (:data:`STUCK_MEMO_SIZE` are remembered)."""
+    key = _memo_key(num_vars, lits, clause_ptr, max_width)
+    if key in _stuck_memo:
+        _stuck_memo.move_to_end(key)
+        return _stuck_memo[key]
     adj = _adjacency(num_vars, _primal_edges(lits, clause_ptr))
-    _, finished = _min_degree(adj, max_width, 1 << 62, deadline)
-    if finished:
+    _, stop = _min_degree(adj, max_width, 1 << 62, deadline)
+    if stop is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    degree = np.fromiter((len(a) for a in adj), dtype=np.int64, count=num_vars)
-    left = np.flatnonzero(degree > 0)
-    return left, degree[left]
+    stuck = _left_over(adj)
+    _remember(key, stuck)
+    return stuck
 
 
 def eliminate(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None,
