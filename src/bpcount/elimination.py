@@ -54,8 +54,13 @@ def _primal_edges(lits: np.ndarray, clause_ptr: np.ndarray) -> np.ndarray:
         ok = np.flatnonzero((np.arange(len(var)) - first + offset) < sizes[clause])
         pairs.append(np.stack([var[ok], var[ok + offset]], axis=1))
     edges = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
-    edges = np.unique(np.sort(edges, axis=1), axis=0)
-    return edges[edges[:, 0] != edges[:, 1]]
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    if not len(edges):
+        return edges
+    # deduplicate (min, max) pairs as one int64 key each (1-D unique: much faster than axis=0)
+    n = int(var.max()) + 1
+    key = np.unique(np.minimum(edges[:, 0], edges[:, 1]) * n + np.maximum(edges[:, 0], edges[:, 1]))
+    return np.stack([key // n, key % n], axis=1)
 
 
 def _adjacency(num_vars: int, edges: np.ndarray) -> list[set[int]]:
@@ -82,25 +87,27 @@ def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: fl
     and why the order stopped early: None when it finished, ``"width"`` or ``"work"`` for the bound
     it hit (the variables with non-empty sets are then the ones left). Raises :class:`OrderTimeout`
     past ``deadline`` (time.monotonic), checked every :data:`DEADLINE_CHECK_EVERY` variables."""
-    num_vars = len(adj)
     heap = [(len(a), v) for v, a in enumerate(adj)]
     heapq.heapify(heap)
-    done = np.zeros(num_vars, dtype=bool)
-    order = np.empty(num_vars, dtype=np.int64)
-    work, k = 0, 0
+    pop, push = heapq.heappop, heapq.heappush
+    done = bytearray(len(adj))  # Python containers: this loop runs once per variable, in Python
+    order: list[int] = []
+    work = 0
+    stop = None
     while heap:
-        d, v = heapq.heappop(heap)
+        d, v = pop(heap)
         if done[v] or d != len(adj[v]):
             continue  # stale entry
         work += 1 << (d + 1)
         if d > max_width:
-            return order[:k], "width"
+            stop = "width"
+            break
         if work > max_work:
-            return order[:k], "work"
-        done[v] = True
-        order[k] = v
-        k += 1
-        if deadline is not None and k % DEADLINE_CHECK_EVERY == 0 and time.monotonic() > deadline:
+            stop = "work"
+            break
+        done[v] = 1
+        order.append(v)
+        if deadline is not None and len(order) % DEADLINE_CHECK_EVERY == 0 and time.monotonic() > deadline:
             raise OrderTimeout
         nb = adj[v]
         for u in nb:
@@ -108,9 +115,9 @@ def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: fl
             a.discard(v)
             a.update(nb)
             a.discard(u)
-            heapq.heappush(heap, (len(a), u))
+            push(heap, (len(a), u))
         adj[v] = set()
-    return order[:k], None
+    return np.array(order, dtype=np.int64), stop
 
 
 #: How many stuck sets (:func:`stuck_variables`) are remembered from orders that stopped at the width

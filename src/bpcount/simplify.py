@@ -263,24 +263,29 @@ def _propagate_units(
     """Unit propagation to a fixpoint, in rounds (all current units at once); updates ``value``.
 
     Edges must be grouped by clause. Returns (lits, clause, None) or (…, reason) on a conflict.
+    Each round is O(edges): clause ids index boolean masks (no sorting).
     """
+    n_clauses = int(clause.max()) + 1 if len(clause) else 0
     while len(clause):
         starts, lengths = _clause_runs(clause)
         units = lits[starts[lengths == 1]]
         if len(units) == 0:
             break
         stats["unit_rounds"] += 1
-        units = np.unique(units)
-        uv = np.abs(units)
-        if len(np.unique(uv)) < len(uv):
-            return lits, clause, "conflict in unit propagation"
-        value[uv] = np.sign(units).astype(np.int8)
+        # a variable asked both ways gets one of the two values: the other unit clause is then
+        # emptied, which the check below reports as the conflict
+        value[np.abs(units)] = np.sign(units).astype(np.int8)
         lit_val = value[np.abs(lits)] * np.sign(lits)
-        sat_clauses = np.unique(clause[lit_val > 0])
-        keep = (lit_val == 0) & ~np.isin(clause, sat_clauses)
-        alive_before = np.setdiff1d(np.unique(clause), sat_clauses, assume_unique=True)
+        satisfied = np.zeros(n_clauses, dtype=bool)
+        satisfied[clause[lit_val > 0]] = True
+        open_before = np.zeros(n_clauses, dtype=bool)
+        open_before[clause] = True
+        open_before &= ~satisfied
+        keep = (lit_val == 0) & ~satisfied[clause]
         lits, clause = lits[keep], clause[keep]
-        if len(np.setdiff1d(alive_before, clause, assume_unique=False)):
+        open_after = np.zeros(n_clauses, dtype=bool)
+        open_after[clause] = True
+        if (open_before & ~open_after).any():  # an unsatisfied clause lost its last literal
             return lits, clause, "conflict in unit propagation"
     return lits, clause, None
 
