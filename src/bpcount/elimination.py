@@ -214,6 +214,7 @@ def eliminate(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weigh
     clause_ptr = np.asarray(clause_ptr, dtype=np.int64)
     pos = np.empty(num_vars, dtype=np.int64)
     pos[order] = np.arange(num_vars)
+    pos_l = pos.tolist()  # the bucket loop below indexes it from Python, one variable at a time
     buckets: list[list[tuple[tuple[int, ...], np.ndarray]]] = [[] for _ in range(num_vars)]
     ln_total = 0.0
 
@@ -229,18 +230,18 @@ def eliminate(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weigh
         tables = tables.reshape((len(idx),) + (2,) * k)
         scopes = np.abs(cl) - 1
         for scope, table in zip(scopes.tolist(), tables):
-            buckets[pos[scope[0]]].append((tuple(scope), table))
+            buckets[pos_l[scope[0]]].append((tuple(scope), table))
     if log_weights is not None:
         lw = np.asarray(log_weights, dtype=np.float64)
         for v in range(num_vars):
-            buckets[pos[v]].append(((v,), lw[v]))
+            buckets[pos_l[v]].append(((v,), lw[v]))
 
     for p in range(num_vars):
         factors = buckets[p]
         if not factors:
             ln_total += LN2  # a variable in no factor is free
             continue
-        scope = sorted({u for s, _ in factors for u in s}, key=lambda u: pos[u])
+        scope = sorted(set().union(*(s for s, _ in factors)), key=pos_l.__getitem__)
         axis = {u: i for i, u in enumerate(scope)}
         # scope[0] is this bucket's variable (every factor here has it first in the order), and each
         # factor's scope is a subsequence of ``scope``, so a reshape broadcasts it onto the product
@@ -252,7 +253,7 @@ def eliminate(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weigh
             acc += table.reshape(shape)
         summed = np.logaddexp(acc[0], acc[1])
         if len(scope) > 1:
-            buckets[pos[scope[1]]].append((tuple(scope[1:]), summed))
+            buckets[pos_l[scope[1]]].append((tuple(scope[1:]), summed))
         else:
             ln_total += float(summed)
     return ln_total
