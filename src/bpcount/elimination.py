@@ -25,6 +25,7 @@ small in width, so the loops are short compared with the BP they replace.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 import time
@@ -123,15 +124,19 @@ def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: fl
 #: How many stuck sets (:func:`stuck_variables`) are remembered from orders that stopped at the width
 #: bound. The exact search asks for the stuck set of the very component whose elimination the
 #: simplifier has just tried (bpcount.search); remembering it saves running the same order twice
-#: (about a quarter of a search node's time on blasted_case130).
-STUCK_MEMO_SIZE = 32
+#: (about a quarter of a search node's time on blasted_case130). Few, because a huge formula's set
+#: holds two int64 arrays of up to its variable count.
+STUCK_MEMO_SIZE = 8
 _stuck_memo: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
 
 def _memo_key(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, max_width: int) -> bytes:
-    """The formula's exact arrays and the width: equal keys mean the same greedy order."""
-    head = np.array([num_vars, max_width], dtype=np.int64).tobytes()
-    return b"|".join([head, np.asarray(lits, dtype=np.int64).tobytes(), np.asarray(clause_ptr, dtype=np.int64).tobytes()])
+    """A 128-bit digest of the formula's exact arrays and the width (equal formulas, equal greedy
+    orders; a digest rather than the bytes, so a remembered huge formula costs 16 bytes of key)."""
+    h = hashlib.blake2b(np.array([num_vars, max_width], dtype=np.int64).tobytes(), digest_size=16)
+    h.update(np.ascontiguousarray(lits, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(clause_ptr, dtype=np.int64).tobytes())
+    return h.digest()
 
 
 def _left_over(adj: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
