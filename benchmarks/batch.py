@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-sizes", default="64,512", help="CountOptions.batch_size values (engine runs)")
     ap.add_argument("--sets", default=None, help="comma-separated set indices (default: all)")
     ap.add_argument("--default-count", type=int, default=32,
-                    help="formulas per set for the default-pipeline runs (its exact search spends up to a "
-                         "second per undecided formula on the CPU); 0 skips them")
+                    help="formulas per set for the default-pipeline runs (its exact search spends its whole "
+                         "budget, 2 s by default, on every formula it does not decide); 0 skips them")
     args = ap.parse_args(argv)
     devices = args.devices.split(",")
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
