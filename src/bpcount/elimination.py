@@ -246,16 +246,20 @@ def eliminate(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weigh
         if not factors:
             ln_total += LN2  # a variable in no factor is free
             continue
-        scope = sorted(set().union(*(s for s, _ in factors)), key=pos_l.__getitem__)
-        axis = {u: i for i, u in enumerate(scope)}
-        # scope[0] is this bucket's variable (every factor here has it first in the order), and each
-        # factor's scope is a subsequence of ``scope``, so a reshape broadcasts it onto the product
-        acc = np.zeros((2,) * len(scope))
-        for s, table in factors:
-            shape = [1] * len(scope)
-            for u in s:
-                shape[axis[u]] = 2
-            acc += table.reshape(shape)
+        if len(factors) == 1:  # its scope is already in elimination order: no product to build
+            scope, acc = factors[0]
+        else:
+            scope = sorted(set().union(*(s for s, _ in factors)), key=pos_l.__getitem__)
+            axis = {u: i for i, u in enumerate(scope)}
+            # scope[0] is this bucket's variable (every factor here has it first in the order), and
+            # each factor's scope is a subsequence of ``scope``, so a reshape broadcasts it onto the
+            # product
+            acc = np.zeros((2,) * len(scope))
+            for s, table in factors:
+                shape = [1] * len(scope)
+                for u in s:
+                    shape[axis[u]] = 2
+                acc += table.reshape(shape)
         summed = np.logaddexp(acc[0], acc[1])
         if len(scope) > 1:
             buckets[pos_l[scope[1]]].append((tuple(scope[1:]), summed))
