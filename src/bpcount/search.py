@@ -10,9 +10,12 @@ learning, for as long as a budget allows:
     Z(C) = Z(C | x) + Z(C | ¬x)      (x: a variable where elimination of C gets stuck),
 
 where every branch is first simplified by :func:`bpcount.simplify.simplify` (units, equivalent
-literals, free variables, small components enumerated, narrow ones eliminated at width
-``max_width``). Each component's count is cached under its clause set (and its literal weights),
-so a component reached again along another path costs nothing. When the time, node or depth budget
+literals, free variables, small components enumerated), and each component left is eliminated at
+width ``max_width`` when it is that narrow, else branched on. Each component's count, eliminated or
+branched, is cached under its clause set (and its literal weights), so a component reached again
+along another path costs nothing: after a branch, the parts of a component that the decision does
+not touch are the same on both sides (on blasted_TR_b14_1_linear, 207 of 224 nodes' components
+came from the cache, and the search took 2.0 s instead of 2.7 s). When the time, node or depth budget
 runs out the search gives up and returns no count: the result is either exact or absent, never an
 estimate. Like the enumerator in :mod:`bpcount.sat`, this lets the tool answer exactly where that
 is cheap, as ApproxMC and Ganak users expect, and leaves the learned estimator the formulas that are
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpcount.cnf import Formula
-from bpcount.elimination import OrderTimeout, stuck_variables
+from bpcount.elimination import OrderTimeout, elimination_log_count, stuck_variables
 
 # scipy and bpcount.simplify are imported where used: the CLI imports this module for its defaults,
 # and `bpcount --help` should not pay for scipy.
@@ -193,7 +196,8 @@ def _count_formula(formula: Formula, st: _State, cache: dict, depth: int) -> flo
     st.nodes += 1
     if st.nodes > st.max_nodes or depth > MAX_SEARCH_DEPTH or time.monotonic() > st.deadline:
         raise _OutOfBudget
-    s = simplify(formula, exact_max_vars=st.max_vars, exact_max_width=st.max_width)
+    # elimination is left to _count_components, which caches what it eliminates too
+    s = simplify(formula, exact_max_vars=st.max_vars, exact_max_width=0)
     if s.unsat:
         return -math.inf
     if s.residual is None:
@@ -213,7 +217,9 @@ def _count_components(comps: list[_Component], st: _State, cache: dict, depth: i
         key = comp.key()
         ln = cache.get(key)
         if ln is None:
-            ln = _count_branches(comp, st, cache, depth)
+            ln = _eliminate(comp, st)
+            if ln is None:  # too wide: branch
+                ln = _count_branches(comp, st, cache, depth)
             cache[key] = ln
         else:
             st.hits += 1
@@ -221,6 +227,13 @@ def _count_components(comps: list[_Component], st: _State, cache: dict, depth: i
             return -math.inf
         total += ln
     return total
+
+
+def _eliminate(comp: _Component, st: _State) -> float | None:
+    """ln Z(C) by variable elimination at the search's width, or None when C is too wide."""
+    if st.max_width <= 0:
+        return None
+    return elimination_log_count(comp.num_vars, comp.lits, comp.clause_ptr, comp.log_phi, max_width=st.max_width)
 
 
 def _count_branches(comp: _Component, st: _State, cache: dict, depth: int) -> float:
