@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -170,3 +171,47 @@ def test_branches_inside_the_part_that_blocks_elimination():
     comp = _Component(37, lits, ptr, None)
     assert _branch_variable(comp, 3, deadline=math.inf) in clique
     assert _branch_variable(comp, 0, deadline=math.inf) == hub  # no width: the variable in most clauses
+
+
+def test_components_are_eliminated_inside_the_search_once_each(monkeypatch):
+    """With a narrow elimination width the search both eliminates and branches: still equal to brute
+    force, and no component is eliminated twice (a part of a component that a decision does not
+    touch is the same on both sides, and the second time it comes from the cache)."""
+    import bpcount.search as search
+
+    calls: dict[bytes, int] = {}
+    real = search.elimination_log_count
+
+    def counting(num_vars, lits, clause_ptr, log_weights, **kw):
+        key = search._Component(num_vars, np.asarray(lits), np.asarray(clause_ptr), log_weights).key()
+        calls[key] = calls.get(key, 0) + 1
+        return real(num_vars, lits, clause_ptr, log_weights, **kw)
+
+    monkeypatch.setattr(search, "elimination_log_count", counting)
+    rng = np.random.default_rng(3)
+    eliminated = 0
+    for t in range(200):
+        n = int(rng.integers(4, 14))
+        f = random_formula(rng, n, int(rng.integers(n, 3 * n)), kmax=3, weighted=t % 2 == 1)
+        truth = brute_log_count(f)
+        s = simplify(f, exact_max_vars=0, exact_max_width=0)  # the search's input: a residual
+        if s.unsat or s.residual is None:
+            continue
+        r = s.residual
+        calls.clear()
+        res = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, time_budget=60.0, max_vars=0, max_width=2)
+        got = s.ln_exact + res.ln_count
+        assert got == pytest.approx(truth, abs=1e-9) if math.isfinite(truth) else got == -math.inf
+        assert all(c == 1 for c in calls.values()), t
+        eliminated += len(calls)
+    assert eliminated > 30  # 50 with this seed
+    # x = 1 sits in a 5-clique with 11..14 (too wide at width 2: branched on) and forces y = 2 on
+    # both sides ((1 ∨ 2), (¬1 ∨ 2)); the path 3..10 hanging off y is then the same component in
+    # both branches: eliminated in the first, taken from the cache in the second
+    clique = [[a, b, c] for a, b, c in itertools.combinations([1, 11, 12, 13, 14], 3)]
+    path = [[2, 3]] + [[-v, v + 1] for v in range(3, 10)]
+    f = Formula.from_clauses(clique + [[1, 2], [-1, 2]] + path, 14)
+    calls.clear()
+    res = search_log_count(f.num_vars, f.lits, f.clause_ptr, None, time_budget=60.0, max_vars=0, max_width=2)
+    assert res.ln_count == pytest.approx(brute_log_count(f), abs=1e-9)
+    assert res.cache_hits > 0 and len(calls) > 0 and all(c == 1 for c in calls.values())
