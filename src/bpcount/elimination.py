@@ -122,8 +122,8 @@ def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: fl
 
 
 #: How many stuck sets (:func:`stuck_variables`) are remembered from orders that stopped at the width
-#: bound. The exact search asks for the stuck set of the very component whose elimination the
-#: simplifier has just tried (bpcount.search); remembering it saves running the same order twice
+#: bound. The exact search asks for the stuck set of the very component whose elimination it has
+#: just tried (bpcount.search); remembering it saves running the same order twice
 #: (about a quarter of a search node's time on blasted_case130). Few, because a huge formula's set
 #: holds two int64 arrays of up to its variable count.
 STUCK_MEMO_SIZE = 8

@@ -44,7 +44,7 @@ from bpcount.elimination import OrderTimeout, elimination_log_count, stuck_varia
 # and `bpcount --help` should not pay for scipy.
 
 #: Seconds of search per formula by default (0 turns the stage off). Chosen on the val split in the
-#: seventh session: 2 s decides 86 of its 93 formulas (1 s: 83, 3 s: 87) for 23 % more wall time
+#: seventh session: 2 s decided 86 of its 93 formulas (1 s: 83, 3 s: 87) for 23 % more wall time
 #: than 1 s; every formula the search does not decide pays the whole budget.
 DEFAULT_SEARCH_BUDGET = 2.0
 
