@@ -15,7 +15,7 @@ width ``max_width`` when it is that narrow, else branched on. Each component's c
 branched, is cached under its clause set (and its literal weights), so a component reached again
 along another path costs nothing: after a branch, the parts of a component that the decision does
 not touch are the same on both sides (on blasted_TR_b14_1_linear, 207 of 224 nodes' components
-came from the cache, and the search took 2.0 s instead of 2.7 s). When the time, node or depth budget
+came from the cache, and the search took 2.0–2.2 s instead of 2.7 s). When the time, node or depth budget
 runs out the search gives up and returns no count: the result is either exact or absent, never an
 estimate. Like the enumerator in :mod:`bpcount.sat`, this lets the tool answer exactly where that
 is cheap, as ApproxMC and Ganak users expect, and leaves the learned estimator the formulas that are
