@@ -212,10 +212,10 @@ def test_stuck_variables_are_the_part_that_blocks_elimination():
     assert len(stuck_variables(3000, *long_path, max_width=4, deadline=time.monotonic() + 60.0)[0]) == 6
 
 
-def test_stuck_set_of_a_failed_order_is_reused_and_equal(monkeypatch):
-    """After elimination_order stops at the width bound, stuck_variables on the same arrays and width
-    answers from memory, with what running the order again gives; other widths or arrays run it."""
-    import bpcount.elimination as el
+def test_greedy_order_returns_the_stuck_set_of_a_failed_order():
+    """When the order stops at the width bound, greedy_order gives what stuck_variables computes;
+    when it finishes, the order and no stuck set."""
+    from bpcount.elimination import greedy_order, stuck_variables
 
     rng = np.random.default_rng(8)
     checked = 0
@@ -224,18 +224,14 @@ def test_stuck_set_of_a_failed_order_is_reused_and_equal(monkeypatch):
         clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(np.arange(1, n + 1), 3, replace=False)]
                    for _ in range(int(0.8 * n))]  # sparse enough to pass the edge-count test
         lits, ptr = csr(clauses)
-        el._stuck_memo.clear()
-        fresh = el.stuck_variables(n, lits, ptr, max_width=3)  # nothing remembered: runs the order
-        el._stuck_memo.clear()
-        if el.elimination_order(n, lits, ptr, max_width=3) is not None:
+        found = greedy_order(n, lits, ptr, max_width=3)
+        if found.order is not None:
             continue
-        calls: list[int] = []
-        monkeypatch.setattr(el, "_min_degree",
-                            lambda *a, calls=calls, real=el._min_degree, **k: calls.append(1) or real(*a, **k))
-        again = el.stuck_variables(n, lits, ptr, max_width=3)
-        assert not calls and [x.tolist() for x in again] == [x.tolist() for x in fresh] and len(fresh[0])
-        el.stuck_variables(n, lits, ptr, max_width=4)  # another width: not remembered
-        assert calls
-        monkeypatch.undo()
+        fresh = stuck_variables(n, lits, ptr, max_width=3)
+        assert [x.tolist() for x in found.stuck] == [x.tolist() for x in fresh] and len(fresh[0])
         checked += 1
     assert checked >= 5
+    clique = [[u, v] for u in range(1, 7) for v in range(u + 1, 7)]
+    lits, ptr = csr(clique)
+    wide = greedy_order(6, lits, ptr, max_width=5)
+    assert wide.stuck is None and sorted(wide.order.tolist()) == list(range(6))

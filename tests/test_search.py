@@ -180,14 +180,14 @@ def test_components_are_eliminated_inside_the_search_once_each(monkeypatch):
     import bpcount.search as search
 
     calls: dict[bytes, int] = {}
-    real = search.elimination_log_count
+    real = search.eliminate
 
-    def counting(num_vars, lits, clause_ptr, log_weights, **kw):
+    def counting(num_vars, lits, clause_ptr, log_weights, order):
         key = search._Component(num_vars, np.asarray(lits), np.asarray(clause_ptr), log_weights).key()
         calls[key] = calls.get(key, 0) + 1
-        return real(num_vars, lits, clause_ptr, log_weights, **kw)
+        return real(num_vars, lits, clause_ptr, log_weights, order)
 
-    monkeypatch.setattr(search, "elimination_log_count", counting)
+    monkeypatch.setattr(search, "eliminate", counting)
     rng = np.random.default_rng(3)
     eliminated = 0
     for t in range(200):
@@ -215,3 +215,7 @@ def test_components_are_eliminated_inside_the_search_once_each(monkeypatch):
     res = search_log_count(f.num_vars, f.lits, f.clause_ptr, None, time_budget=60.0, max_vars=0, max_width=2)
     assert res.ln_count == pytest.approx(brute_log_count(f), abs=1e-9)
     assert res.cache_hits > 0 and len(calls) > 0 and all(c == 1 for c in calls.values())
+    # the stuck sets came with the failed elimination attempts: the order never ran a second time
+    monkeypatch.setattr(search, "stuck_variables", lambda *a, **k: pytest.fail("order run twice"))
+    again = search_log_count(f.num_vars, f.lits, f.clause_ptr, None, time_budget=60.0, max_vars=0, max_width=2)
+    assert again.ln_count == res.ln_count and again.nodes == res.nodes

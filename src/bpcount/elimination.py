@@ -25,11 +25,10 @@ small in width, so the loops are short compared with the BP they replace.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import math
 import time
-from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -121,24 +120,6 @@ def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: fl
     return np.array(order, dtype=np.int64), stop
 
 
-#: How many stuck sets (:func:`stuck_variables`) are remembered from orders that stopped at the width
-#: bound. The exact search asks for the stuck set of the very component whose elimination it has
-#: just tried (bpcount.search); remembering it saves running the same order twice
-#: (about a quarter of a search node's time on blasted_case130). Few, because a huge formula's set
-#: holds two int64 arrays of up to its variable count.
-STUCK_MEMO_SIZE = 8
-_stuck_memo: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-
-
-def _memo_key(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, max_width: int) -> bytes:
-    """A 128-bit digest of the formula's exact arrays and the width (equal formulas, equal greedy
-    orders; a digest rather than the bytes, so a remembered huge formula costs 16 bytes of key)."""
-    h = hashlib.blake2b(np.array([num_vars, max_width], dtype=np.int64).tobytes(), digest_size=16)
-    h.update(np.ascontiguousarray(lits, dtype=np.int64).tobytes())
-    h.update(np.ascontiguousarray(clause_ptr, dtype=np.int64).tobytes())
-    return h.digest()
-
-
 def _left_over(adj: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
     """The 0-based variables an interrupted order left (non-empty sets) and their degrees."""
     degree = np.fromiter((len(a) for a in adj), dtype=np.int64, count=len(adj))
@@ -146,11 +127,32 @@ def _left_over(adj: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
     return left, degree[left]
 
 
-def _remember(key: bytes, stuck: tuple[np.ndarray, np.ndarray]) -> None:
-    _stuck_memo[key] = stuck
-    _stuck_memo.move_to_end(key)
-    while len(_stuck_memo) > STUCK_MEMO_SIZE:
-        _stuck_memo.popitem(last=False)
+@dataclass(frozen=True)
+class GreedyOrder:
+    """Outcome of :func:`greedy_order`: ``order`` (num_vars,) int64 0-based elimination order, or
+    None when a bound was exceeded; ``stuck`` (left, degree) as in :func:`stuck_variables` when the
+    order stopped at the width bound, else None (it finished, hit the work bound, or was refused
+    before running by the clause-width or edge-count test)."""
+
+    order: np.ndarray | None
+    stuck: tuple[np.ndarray, np.ndarray] | None
+
+
+def greedy_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *,
+                 max_width: int = DEFAULT_MAX_WIDTH, max_work: int = DEFAULT_MAX_WORK) -> GreedyOrder:
+    """:func:`elimination_order`, also returning where the order got stuck: the exact search
+    branches there (bpcount.search) without running the same order a second time."""
+    sizes = np.diff(np.asarray(clause_ptr, dtype=np.int64))
+    if len(sizes) and int(sizes.max()) > max_width + 1:
+        return GreedyOrder(None, None)  # one clause alone is a table wider than allowed
+    edges = _primal_edges(lits, clause_ptr)
+    if len(edges) > max_width * num_vars:
+        return GreedyOrder(None, None)  # a graph of treewidth w has at most w·n edges
+    adj = _adjacency(num_vars, edges)
+    order, stop = _min_degree(adj, max_width, max_work)
+    if stop is None:
+        return GreedyOrder(order, None)
+    return GreedyOrder(None, _left_over(adj) if stop == "width" else None)
 
 
 def elimination_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *,
@@ -167,17 +169,7 @@ def elimination_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *
     Returns:
         (num_vars,) int64, 0-based variables in elimination order; None when a bound is exceeded.
     """
-    sizes = np.diff(np.asarray(clause_ptr, dtype=np.int64))
-    if len(sizes) and int(sizes.max()) > max_width + 1:
-        return None  # one clause alone is a table wider than allowed
-    edges = _primal_edges(lits, clause_ptr)
-    if len(edges) > max_width * num_vars:
-        return None  # a graph of treewidth w has at most w·n edges
-    adj = _adjacency(num_vars, edges)
-    order, stop = _min_degree(adj, max_width, max_work)
-    if stop == "width":
-        _remember(_memo_key(num_vars, lits, clause_ptr, max_width), _left_over(adj))
-    return order if stop is None else None
+    return greedy_order(num_vars, lits, clause_ptr, max_width=max_width, max_work=max_work).order
 
 
 def stuck_variables(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, max_width: int,
@@ -185,21 +177,12 @@ def stuck_variables(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, 
     """Where the greedy min-degree order first exceeds ``max_width``: the 0-based variables not yet
     eliminated and their degrees then (fill-in included); both empty when the order never does.
     Branching on one of them removes it from the graph that blocked elimination (bpcount.search).
-    Raises :class:`OrderTimeout` past ``deadline`` (time.monotonic; None: no deadline).
-
-    When :func:`elimination_order` has just stopped at the same width on the same arrays, its stuck
-    set is returned without running the order again (:data:`STUCK_MEMO_SIZE` are remembered)."""
-    key = _memo_key(num_vars, lits, clause_ptr, max_width)
-    if key in _stuck_memo:
-        _stuck_memo.move_to_end(key)
-        return _stuck_memo[key]
+    Raises :class:`OrderTimeout` past ``deadline`` (time.monotonic; None: no deadline)."""
     adj = _adjacency(num_vars, _primal_edges(lits, clause_ptr))
     _, stop = _min_degree(adj, max_width, 1 << 62, deadline)
     if stop is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    stuck = _left_over(adj)
-    _remember(key, stuck)
-    return stuck
+    return _left_over(adj)
 
 
 def eliminate(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None,

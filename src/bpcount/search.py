@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpcount.cnf import Formula
-from bpcount.elimination import OrderTimeout, elimination_log_count, stuck_variables
+from bpcount.elimination import OrderTimeout, eliminate, greedy_order, stuck_variables
 
 # scipy and bpcount.simplify are imported where used: the CLI imports this module for its defaults,
 # and `bpcount --help` should not pay for scipy.
@@ -166,7 +166,8 @@ def _free_log_count(num_vars: int, log_phi: np.ndarray | None) -> float:
     return num_vars * math.log(2.0) if log_phi is None else float(log_weight_totals(log_phi).sum())
 
 
-def _branch_variable(comp: _Component, max_width: int, deadline: float) -> int:
+def _branch_variable(comp: _Component, max_width: int, deadline: float,
+                     stuck: tuple[np.ndarray, np.ndarray] | None = None) -> int:
     """The 1-based local variable to branch on: among the variables where the greedy min-degree
     elimination order gets stuck above ``max_width`` (bpcount.elimination.stuck_variables), the one
     with the largest (clauses it occurs in) × (degree there); ties: the lowest. When the order does
@@ -174,15 +175,18 @@ def _branch_variable(comp: _Component, max_width: int, deadline: float) -> int:
 
     Branching there removes a variable from the part of the primal graph that blocked elimination;
     on the val split this took the search to exact counts in 14–36 nodes where branching on the
-    most frequent variable overall took 162–246.
+    most frequent variable overall took 162–246. ``stuck``: that set when the caller's elimination
+    attempt already found it (:func:`bpcount.elimination.greedy_order`), else it is computed here.
     """
     occurrences = np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:]
     if max_width > 0:
-        try:
-            left, degree = stuck_variables(comp.num_vars, comp.lits, comp.clause_ptr, max_width=max_width,
-                                           deadline=deadline)
-        except OrderTimeout:
-            raise _OutOfBudget from None
+        if stuck is None:
+            try:
+                stuck = stuck_variables(comp.num_vars, comp.lits, comp.clause_ptr, max_width=max_width,
+                                        deadline=deadline)
+            except OrderTimeout:
+                raise _OutOfBudget from None
+        left, degree = stuck
         if len(left):
             return int(left[np.argmax(occurrences[left] * degree)]) + 1
     return int(np.argmax(occurrences)) + 1
@@ -217,9 +221,9 @@ def _count_components(comps: list[_Component], st: _State, cache: dict, depth: i
         key = comp.key()
         ln = cache.get(key)
         if ln is None:
-            ln = _eliminate(comp, st)
-            if ln is None:  # too wide: branch
-                ln = _count_branches(comp, st, cache, depth)
+            ln, stuck = _eliminate(comp, st)
+            if ln is None:  # too wide: branch where the order got stuck
+                ln = _count_branches(comp, st, cache, depth, stuck)
             cache[key] = ln
         else:
             st.hits += 1
@@ -229,16 +233,22 @@ def _count_components(comps: list[_Component], st: _State, cache: dict, depth: i
     return total
 
 
-def _eliminate(comp: _Component, st: _State) -> float | None:
-    """ln Z(C) by variable elimination at the search's width, or None when C is too wide."""
+def _eliminate(comp: _Component, st: _State) -> tuple[float | None, tuple[np.ndarray, np.ndarray] | None]:
+    """(ln Z(C) by variable elimination at the search's width, None) or, when C is too wide,
+    (None, where the greedy order got stuck, or None when it never ran to the width bound)."""
     if st.max_width <= 0:
-        return None
-    return elimination_log_count(comp.num_vars, comp.lits, comp.clause_ptr, comp.log_phi, max_width=st.max_width)
+        return None, None
+    found = greedy_order(comp.num_vars, comp.lits, comp.clause_ptr, max_width=st.max_width)
+    if found.order is None:
+        return None, found.stuck
+    return eliminate(comp.num_vars, comp.lits, comp.clause_ptr, comp.log_phi, found.order), None
 
 
-def _count_branches(comp: _Component, st: _State, cache: dict, depth: int) -> float:
-    """Z(C) = Z(C | x) + Z(C | ¬x) for the branching variable x, each side a unit clause added."""
-    x = _branch_variable(comp, st.max_width, st.deadline)
+def _count_branches(comp: _Component, st: _State, cache: dict, depth: int,
+                    stuck: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    """Z(C) = Z(C | x) + Z(C | ¬x) for the branching variable x, each side a unit clause added;
+    ``stuck``: where C's greedy order got stuck, when already known (see :func:`_branch_variable`)."""
+    x = _branch_variable(comp, st.max_width, st.deadline, stuck)
     weights = None if comp.log_phi is None else np.exp(comp.log_phi)
     sides = []
     for lit in (x, -x):
