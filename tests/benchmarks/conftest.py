@@ -1,0 +1,32 @@
+"""Load the benchmark scripts (benchmarks/*.py, not a package) as modules for their smoke tests."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def load_script(name: str):
+    """benchmarks/<name>.py as a module (registered in sys.modules under bench_<name>)."""
+    key = f"bench_{name}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def accuracy_script():
+    return load_script("accuracy")
+
+
+@pytest.fixture(scope="module")
+def batch_script():
+    return load_script("batch")
