@@ -43,7 +43,8 @@ def load_rows(labels: Path, split: str, families: list[str] | None) -> list[dict
 
 
 def run_method(rows: list[dict], root: Path, method: str, checkpoint: str | None, one_by_one: bool,
-               limit: float | None, dtype: str | None = None, device: str = "auto") -> tuple[list, float]:
+               limit: float | None, dtype: str | None = None, device: str = "auto", jobs: int = 1
+               ) -> tuple[list, float]:
     """CountResults in row order, and total wall seconds."""
     name, *suffixes = method.split("+")
     engine, gates = ("bp", False) if name == "bp-clauses" else (name, True)
@@ -60,7 +61,8 @@ def run_method(rows: list[dict], root: Path, method: str, checkpoint: str | None
         else:
             raise SystemExit(f"unknown method suffix +{s} in {method}")
     opts = CountOptions(method=engine, gates=gates, checkpoint=checkpoint, timeout=limit, sat_check=True,
-                        batch_size=1 if one_by_one else 64, dtype=dtype, device=device, **extra)
+                        batch_size=1 if one_by_one else 64, dtype=dtype, device=device,
+                        jobs=1 if one_by_one else jobs, **extra)
     paths = [str(root / r["file"]) for r in rows]
     t0 = time.perf_counter()
     if one_by_one:
@@ -171,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                     help="torch device of the method (auto: CUDA when available)")
     ap.add_argument("--families", default=None, help="comma-separated family filter")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="worker processes for the CPU stages (CountOptions.jobs; val split only: the test "
+                         "split is counted one formula at a time). Exactness decisions assume a CPU per job")
     ap.add_argument("--per-formula", default=None, help="also write every formula's estimates to this CSV")
     ap.add_argument("--methods", default="bp-clauses,bp,bpnn",
                     help="comma-separated: bp-clauses, bp, bpnn, loopy; a suffix +condN conditions on up to N "
@@ -210,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         for m in methods:
             print(f"[{split}] {m}: {len(rows)} formulas", file=sys.stderr, flush=True)
             results[m], secs[m] = run_method(rows, labels.parent, m, args.checkpoint, one_by_one,
-                                             args.limit if one_by_one else None, args.dtype, args.device)
+                                             args.limit if one_by_one else None, args.dtype, args.device, args.jobs)
         summary = summarise(rows, results)
         if args.per_formula:
             write_per_formula(Path(args.per_formula), split, rows, results)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -184,3 +185,48 @@ def test_float32_run_agrees_with_float64_cpu_where_both_converge(method):
     assert len(both) >= 8 and not any(r.exact for r in ref)
     for a, b in both:
         assert b.ln_count == pytest.approx(a.ln_count, abs=1e-3)
+
+
+def test_worker_processes_give_the_same_results_in_the_same_order(tmp_path):
+    """--jobs: the CPU stages of every input run in spawned workers; results, exactness, errors and
+    order are those of the single-process run (the two 3-CNF formulas left to BP stay undecided by
+    the search even with a 2 s budget, so its 0.2 s here decides nothing either way)."""
+    from bpcount.generate import make_formula
+
+    paths = []
+    for i, (n, ratio) in enumerate([(12, 3.0), (60, 4.0), (90, 3.5), (40, 5.5), (150, 4.2)]):
+        p = tmp_path / f"f{i}.cnf"
+        p.write_text(make_formula("kcnf", seed=3, index=i, n=n, ratio=ratio).to_dimacs())
+        paths.append(str(p))
+    (tmp_path / "bad.cnf").write_text("p cnf 2 1\n1 x 0\n")
+    paths.insert(2, str(tmp_path / "bad.cnf"))
+    rng = np.random.default_rng(5)
+    inputs = paths + [random_formula(rng, 9, 20)]
+    opts = CountOptions(device="cpu", method="bp", batch_size=2, search_budget=0.2)
+    one = count(inputs, options=opts)
+    two = count(inputs, options=replace(opts, jobs=2))
+    assert [r.file for r in two] == [r.file for r in one]
+    assert [(r.status, r.exact, r.error_kind) for r in two] == [(r.status, r.exact, r.error_kind) for r in one]
+    assert one[2].status == "error" and "expected an integer" in one[2].error
+    assert any(r.exact for r in one) and any(r.status == "ok" and not r.exact for r in one)
+    for a, b in zip(one, two):
+        assert a.ln_count == b.ln_count or abs(a.ln_count - b.ln_count) < 1e-12
+
+
+def test_an_unexpected_failure_while_preparing_one_input_is_isolated(monkeypatch):
+    import bpcount.estimate as estimate
+
+    real = estimate.simplify
+
+    def flaky(formula, **kw):
+        if formula.num_vars == 7:
+            raise MemoryError("simulated")
+        return real(formula, **kw)
+
+    monkeypatch.setattr(estimate, "simplify", flaky)
+    rng = np.random.default_rng(2)
+    fs = [random_formula(rng, n, 12) for n in (5, 7, 6)]
+    out = count(fs)
+    assert [r.status for r in out] == ["ok", "error", "ok"]
+    assert out[1].error_kind == "runtime" and "MemoryError: simulated" in out[1].error
+    assert out[0].exact and out[2].exact

@@ -3,8 +3,9 @@
 Pipeline per input: read (own DIMACS reader) → projection/weight policy → exact simplification →
 budgeted SAT check and model enumeration (optional) → budgeted exact search (optional) → batched
 engine (BP, BPNN or neighbourhood BP) on the residuals of up to ``batch_size`` formulas at once →
-results in input order. One unreadable file gives a result with ``status="error"``; the others are
-still counted.
+results in input order. With ``jobs`` > 1 the per-input stages before the engine run in worker
+processes (:mod:`bpcount.parallel`) while the engine runs here. One unreadable file, or one whose
+preparation fails unexpectedly, gives a result with ``status="error"``; the others are still counted.
 
 Timing: ``seconds`` is the formula's own reading/simplification/SAT time plus its share of the
 batch's engine time (batch wall time / formulas in the batch). One-time start-up (importing torch,
@@ -88,6 +89,9 @@ class CountOptions:
     mc_samples: int = 10_000  # loopy: samples per Monte Carlo local sum
     estimator: str = "cvm"  # loopy: cvm (region entropy, one solve) | ti (thermodynamic integration)
     threads: int | None = None  # CPU threads for torch; None keeps torch's default
+    jobs: int = 1  # processes for the per-formula CPU stages (reading, simplification, SAT check,
+    # enumeration, exact search; bpcount.parallel), which then overlap the engine; 1: all in this
+    # process; 0: one per CPU
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,36 @@ def _checkpoint_equivalences(path: str | None) -> bool:
     except OSError:
         mtime = None
     return _checkpoint_equivalences_cached(path, mtime)
+
+
+def _prepare_safe(job: tuple[str | Formula, CountOptions]) -> _Pending:
+    """:func:`_prepare` for one (source, options) pair, with an unexpected failure (a bug, memory)
+    turned into that input's error result, so the other inputs are still counted. Module-level:
+    :func:`bpcount.parallel.map_ordered` runs it in worker processes."""
+    source, opts = job
+    try:
+        return _prepare(source, opts)
+    except Exception as exc:  # noqa: BLE001 - one formula's failure must not lose the others
+        return _prepare_failed(job, exc)
+
+
+def _prepare_failed(job: tuple[str | Formula, CountOptions], exc: BaseException) -> _Pending:
+    source, opts = job
+    name = source.source if isinstance(source, Formula) else ("<stdin>" if source == "-" else str(source))
+    return _Pending(CountResult(file=name, status="error", method=opts.method, error_kind="runtime",
+                                error=f"{name}: {type(exc).__name__}: {exc}"))
+
+
+def _prepared(sources: list[str | Formula], opts: CountOptions) -> Iterator[_Pending]:
+    """:func:`_prepare_safe` of every source in order, in ``opts.jobs`` worker processes when > 1."""
+    from bpcount.parallel import map_ordered, resolve_jobs
+
+    jobs = resolve_jobs(opts.jobs)
+    if jobs > 1 and len(sources) > 1:
+        # decided once here, so that no worker loads the BPNN checkpoint (and torch) to learn it
+        opts = replace(opts, equivalences=simplify_equivalences(opts))
+    return map_ordered(_prepare_safe, [(s, opts) for s in sources], jobs, on_error=_prepare_failed,
+                       local=lambda job: job[0] == "-")
 
 
 def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
@@ -435,8 +469,7 @@ def iter_count(
     try:
         pending: list[_Pending] = []
         n_engine = edges = 0  # formulas in `pending` that need the engine, and their edges
-        for k, src in enumerate(sources):
-            item = _prepare(src, options)
+        for k, item in enumerate(_prepared(sources, options)):
             pending.append(item)
             if item.simplified is not None:
                 n_engine += 1

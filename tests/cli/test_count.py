@@ -201,3 +201,20 @@ def test_exact_width_option_counts_narrow_formulas_exactly(runner, tmp_path):
     assert on["ln_count"] == pytest.approx(math.log(sum(vec.values())), abs=1e-9)
     mcc = runner.invoke(cli, ["--exact-width", "5", "--method", "bp", "--format", "mcc", str(path)]).stdout
     assert "exact_width=5" in mcc.splitlines()[0]
+
+
+def test_jobs_option_gives_the_same_output_and_exit_code_with_stdin_and_a_bad_file(runner, files):
+    def run(jobs):
+        res = runner.invoke(cli, ["--format", "jsonl", "--jobs", str(jobs), "--device", "cpu", str(files), "-"],
+                            input="p cnf 3 1\n1 -2 0\n")
+        records = [json.loads(line) for line in res.stdout.splitlines()]
+        for r in records:
+            r.pop("seconds")
+        return res.exit_code, records
+
+    code1, one = run(1)
+    code2, two = run(2)
+    assert code1 == code2 == 3  # bad.cnf is unreadable; the others are counted
+    assert one == two
+    assert [r["file"] for r in two][-1] == "<stdin>" and two[-1]["ln_count"] == pytest.approx(math.log(6))
+    assert sum(r["status"] == "error" for r in two) == 1

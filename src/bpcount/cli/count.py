@@ -83,6 +83,10 @@ DEFAULT_METHOD = "bpnn"
                    "(48 solves; more accurate on dense formulas).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch [default: torch's choice]. Use 1 on a busy machine.")
+@click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Worker processes for the per-formula CPU stages (reading, simplification, SAT check, "
+                   "enumeration, exact search), which then run beside the engine. 0: one per CPU. Each "
+                   "search budget is wall time: give each job a CPU of its own.")
 @click.option("--task", type=click.Choice(["mc", "wmc", "pmc", "pwmc"]), default=None,
               help="MCC wrapper option; pmc/pwmc are refused unless --ignore-projection.")
 @click.option("--tmpdir", default=None, hidden=True, help="MCC wrapper option (accepted, unused).")
