@@ -97,6 +97,8 @@ class TrainConfig:
     equivalences: bool = True  # simplify with equivalent-literal substitution (inference repeats the choice)
     ema: float = 0.0  # > 0: validate and save an exponential moving average of the weights,
     # updated after every step with this decay (0 disables; raw weights are kept for --resume)
+    jobs: int = 1  # processes that parse, simplify and run the exact stages on the formulas before
+    # training (bpcount.parallel; 0: one per CPU); the search budget is wall time, so give each a CPU
     resume: str | None = None  # checkpoint to continue from (its model config wins)
     init: str | None = None  # checkpoint whose weights start a fresh run
     progress: bool = True
@@ -170,16 +172,17 @@ def _read_label_rows(csv_path: Path) -> tuple[list[dict], bool]:
 
 
 def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool]:
-    """Read, resolve, parse and simplify every usable row once (``labels``, then ``extra_labels``).
+    """Read, resolve, parse and simplify every usable row once (``labels``, then ``extra_labels``);
+    with ``cfg.jobs`` > 1 in worker processes (:mod:`bpcount.parallel`), in the same order.
 
     Returns (examples, skipped counts by reason, whether the main CSV has a ``split`` column).
     Rows of ``extra_labels`` CSVs come back with ``extra=True`` and split ``train`` (their own
-    split column, if any, is ignored).
+    split column, if any, is ignored). A row whose preparation fails unexpectedly is skipped and
+    counted under ``failed (<exception type>)``.
     """
     from tqdm import tqdm
 
-    from bpcount.cnf import DimacsError, read_dimacs
-    from bpcount.simplify import simplify
+    from bpcount.parallel import map_ordered, resolve_jobs
 
     rows, has_split = _read_label_rows(Path(cfg.labels))
     sources = [(row, Path(cfg.labels), False) for row in rows]
@@ -188,8 +191,8 @@ def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool
     skipped: Counter = Counter()
     out: list[Example] = []
     keep_splits = ("train", "val") if (has_split and cfg.split in ("auto", "column")) else None
-    for row, csv_path, extra in tqdm(sources, desc="parse+simplify", unit="file", disable=not cfg.progress,
-                                     file=sys.stderr):
+    jobs = []
+    for row, csv_path, extra in sources:
         family = row.get("family") or "all"
         if cfg.families and family not in cfg.families:
             continue
@@ -197,51 +200,69 @@ def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool
         if keep_splits is not None and split not in keep_splits:
             skipped[f"split {split or '(empty)'}"] += 1
             continue
-        label = _float(row.get("ln_count"))
-        if label is None or math.isnan(label):
-            skipped["unlabelled"] += 1
-            continue
-        if label == -math.inf:
-            skipped["unsat"] += 1
-            continue
-        path = resolve_file(row["file"], csv_path.parent, cfg.data_dirs)
-        if path is None:
-            skipped["missing file"] += 1
-            continue
-        try:
-            formula = read_dimacs(path)
-        except DimacsError:
-            skipped["unreadable"] += 1
-            continue
-        simp = simplify(formula, exact_max_vars=cfg.exact_max_vars, exact_max_width=cfg.exact_max_width,
-                        equivalences=cfg.equivalences)
-        if simp.unsat:
-            skipped["unsat"] += 1
-            continue
-        if simp.residual is None:
-            skipped["fully exact"] += 1
-            continue
-        if cfg.enum_models > 0:
-            r = simp.residual
-            found = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=cfg.enum_models,
-                                     sat_budget=DEFAULT_SAT_BUDGET, enum_budget=DEFAULT_ENUM_BUDGET)
-            if found.ln_count is not None:
-                skipped["few models (enumerated)"] += 1
-                continue
-        if cfg.search_budget > 0:
-            r = simp.residual
-            if search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi,
-                                time_budget=cfg.search_budget).ln_count is not None:
-                skipped["decided by exact search"] += 1
-                continue
-        ex = Example(file=row["file"], family=family, ln_count=label, residual=simp.residual,
-                     n_vars=formula.num_vars, exact_seconds=_float(row.get("exact_seconds")), split=split,
-                     extra=extra)
-        if cfg.max_edges is not None and ex.num_edges > cfg.max_edges:
-            skipped["too large"] += 1
-            continue
-        out.append(ex)
+        jobs.append((row, csv_path, extra, family, split, cfg))
+    prepared = map_ordered(_prepare_row_safe, jobs, resolve_jobs(cfg.jobs), on_error=_prepare_row_failed)
+    for ex, reason in tqdm(prepared, total=len(jobs), desc="parse+simplify", unit="file",
+                           disable=not cfg.progress, file=sys.stderr):
+        if ex is None:
+            skipped[reason] += 1
+        else:
+            out.append(ex)
     return out, dict(skipped), has_split
+
+
+def _prepare_row_safe(job: tuple) -> tuple[Example | None, str | None]:
+    """:func:`_prepare_row`, with an unexpected failure turned into a skip reason."""
+    try:
+        return _prepare_row(job)
+    except Exception as exc:  # noqa: BLE001 - one bad formula must not stop training
+        return _prepare_row_failed(job, exc)
+
+
+def _prepare_row_failed(job: tuple, exc: BaseException) -> tuple[None, str]:
+    return None, f"failed ({type(exc).__name__})"
+
+
+def _prepare_row(job: tuple) -> tuple[Example | None, str | None]:
+    """One labels row → (its Example, None) or (None, why it is skipped). Module-level: it runs in
+    worker processes with ``jobs`` > 1."""
+    from bpcount.cnf import DimacsError, read_dimacs
+    from bpcount.simplify import simplify
+
+    row, csv_path, extra, family, split, cfg = job
+    label = _float(row.get("ln_count"))
+    if label is None or math.isnan(label):
+        return None, "unlabelled"
+    if label == -math.inf:
+        return None, "unsat"
+    path = resolve_file(row["file"], csv_path.parent, cfg.data_dirs)
+    if path is None:
+        return None, "missing file"
+    try:
+        formula = read_dimacs(path)
+    except DimacsError:
+        return None, "unreadable"
+    simp = simplify(formula, exact_max_vars=cfg.exact_max_vars, exact_max_width=cfg.exact_max_width,
+                    equivalences=cfg.equivalences)
+    if simp.unsat:
+        return None, "unsat"
+    if simp.residual is None:
+        return None, "fully exact"
+    r = simp.residual
+    if cfg.enum_models > 0:
+        found = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=cfg.enum_models,
+                                 sat_budget=DEFAULT_SAT_BUDGET, enum_budget=DEFAULT_ENUM_BUDGET)
+        if found.ln_count is not None:
+            return None, "few models (enumerated)"
+    if cfg.search_budget > 0:
+        if search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi,
+                            time_budget=cfg.search_budget).ln_count is not None:
+            return None, "decided by exact search"
+    ex = Example(file=row["file"], family=family, ln_count=label, residual=r, n_vars=formula.num_vars,
+                 exact_seconds=_float(row.get("exact_seconds")), split=split, extra=extra)
+    if cfg.max_edges is not None and ex.num_edges > cfg.max_edges:
+        return None, "too large"
+    return ex, None
 
 
 def split_examples(examples: list[Example], cfg: TrainConfig, has_split: bool) -> tuple[list[Example], list[Example]]:

@@ -77,6 +77,9 @@ from bpcount.search import DEFAULT_SEARCH_BUDGET
 @click.option("--equivalences/--no-equivalences", default=True, show_default=True,
               help="Simplify with equivalent-literal substitution. Stored in the checkpoint: counting with "
                    "the model simplifies the same way.")
+@click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Worker processes that read, simplify and run the exact stages on the formulas before "
+                   "training (0: one per CPU). The search budget is wall time: give each job a CPU.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
@@ -87,7 +90,7 @@ from bpcount.search import DEFAULT_SEARCH_BUDGET
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
 @verbosity_options
 def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
-                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, enum_models, search_budget, equivalences, seed, dtype, device,
+                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, enum_models, search_budget, equivalences, jobs, seed, dtype, device,
                   ema, resume, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
@@ -101,7 +104,7 @@ def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, 
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
                          val_fraction=val_fraction, families=tuple(families), patience=patience,
                          max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars,
-                         exact_max_width=exact_max_width, enum_models=enum_models, search_budget=search_budget, equivalences=equivalences, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume,
+                         exact_max_width=exact_max_width, enum_models=enum_models, search_budget=search_budget, equivalences=equivalences, jobs=jobs, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume,
                          progress=not quiet)
     try:
         result = train(config)
