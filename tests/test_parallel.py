@@ -68,3 +68,21 @@ def test_items_that_do_not_pickle_fail_alone():
     out = list(map_ordered(_square_or_fail, [2, lambda: 0, 4], 2, on_error=_error))
     assert out[0][0] == 4 and out[2][0] == 16
     assert out[1][0] == "error"
+
+
+def test_a_script_without_the_main_guard_still_gets_its_results_in_this_process(tmp_path):
+    """Spawned workers re-run an unguarded script and die before they are ready: the map then warns
+    (WorkersUnavailable) and runs everything in the calling process instead of failing every item."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import math, warnings\n"
+        "from bpcount.parallel import map_ordered\n"
+        "warnings.simplefilter('always')\n"
+        "print(list(map_ordered(math.sqrt, [1.0, 4.0, 9.0], 2, on_error=lambda x, e: -1.0)))\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[1.0, 2.0, 3.0]"
+    assert "WorkersUnavailable" in out.stderr and "__main__" in out.stderr

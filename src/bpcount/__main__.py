@@ -2,4 +2,5 @@
 
 from bpcount.cli import main
 
-main()
+if __name__ == "__main__":  # spawned worker processes (--jobs) import this module without running it
+    main()

@@ -17,10 +17,15 @@ undecided formula spends in full). These stages are independent per formula, so
   function, an item or result that cannot be pickled, or a worker that dies while it holds the item
   (killed for memory, a crash in native code: :class:`WorkerDied`), which is then replaced.
 * Workers ignore SIGINT: Ctrl-C interrupts this process, which then stops them all.
+* Workers that cannot start (they die before their READY message: typically a script that calls
+  this without the ``if __name__ == "__main__":`` guard that spawned processes need, so every
+  worker re-runs the script) are reported by a :class:`WorkersUnavailable` warning, and the items
+  run in this process.
 
 The pool is a few dozen lines over ``multiprocessing`` pipes rather than
-``concurrent.futures.ProcessPoolExecutor``, whose broken-pool handling fails every item in flight
-when one worker dies, and which hung in this project's tests on Python 3.11 (CPython gh-132969).
+``concurrent.futures.ProcessPoolExecutor``: its broken-pool handling fails every item in flight when
+one worker dies, and a first version built on it hung once in about twenty runs of this module's
+tests (Python 3.11.7; CPython has fixed hangs of this kind since, e.g. gh-132969).
 """
 
 from __future__ import annotations
@@ -39,6 +44,14 @@ PREFETCH_PER_JOB = 4
 
 #: Seconds a worker gets to exit after the stop message before it is terminated.
 STOP_GRACE_SECONDS = 2.0
+
+
+#: A worker's first message: it started and imported ``fn``'s module.
+READY = "ready"
+
+
+class WorkersUnavailable(RuntimeWarning):
+    """Worker processes could not start (see :func:`map_ordered`); the work ran in this process."""
 
 
 class WorkerDied(RuntimeError):
@@ -61,8 +74,10 @@ def resolve_jobs(jobs: int) -> int:
 
 
 def _serve(conn, fn) -> None:
-    """Worker loop: receive (index, item), send back (index, True, fn(item)) or (index, False, exc)."""
+    """Worker loop: say READY, then receive (index, item) and send back (index, True, fn(item)) or
+    (index, False, exc) until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn.send(READY)
     while True:
         try:
             message = conn.recv()
@@ -91,16 +106,35 @@ class _Worker:
         child.close()
         self.index: int | None = None
 
-    def stop(self) -> None:
+    def started(self) -> bool:
+        """Wait for the READY message; False when the process died first (it could not start)."""
+        from multiprocessing import connection
+
+        if self.conn in connection.wait([self.conn, self.process.sentinel]):
+            try:
+                return self.conn.recv() == READY
+            except (EOFError, OSError):
+                return False
+        return False
+
+
+def _stop(workers: list[_Worker]) -> None:
+    """Ask every worker to exit, give them STOP_GRACE_SECONDS together, terminate the rest (a worker
+    in the middle of an item only reads the stop message after it)."""
+    import time
+
+    for w in workers:
         try:
-            self.conn.send(None)
+            w.conn.send(None)
         except (OSError, ValueError):
             pass
-        self.process.join(STOP_GRACE_SECONDS)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join()
-        self.conn.close()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for w in workers:
+        w.process.join(max(0.0, deadline - time.monotonic()))
+        if w.process.is_alive():
+            w.process.terminate()
+            w.process.join()
+        w.conn.close()
 
 
 def map_ordered(fn: Callable[[T], R], items: Iterable[T], jobs: int, *,
@@ -125,7 +159,11 @@ def map_ordered(fn: Callable[[T], R], items: Iterable[T], jobs: int, *,
     context = get_context("spawn")
     is_local = [bool(local(item)) for item in items]
     remote = len(is_local) - sum(is_local)
-    workers = [_Worker(context, fn) for _ in range(min(jobs, remote))]
+    workers = _start(context, fn, min(jobs, remote))
+    if workers is None:  # no worker could start: everything runs here
+        for item in items:
+            yield fn(item)
+        return
     ahead = len(workers) * (1 + PREFETCH_PER_JOB)
     results: dict[int, R] = {}
     next_out = next_in = 0
@@ -161,7 +199,11 @@ def map_ordered(fn: Callable[[T], R], items: Iterable[T], jobs: int, *,
                 results[w.index] = on_error(items[w.index], WorkerDied(
                     f"worker process exited with code {w.process.exitcode} while counting this input"))
                 w.conn.close()
-                workers[workers.index(w)] = _Worker(context, fn)
+                fresh = _start(context, fn, 1)
+                if fresh is None:
+                    workers.remove(w)  # the others go on; with none left, the rest runs here
+                else:
+                    workers[workers.index(w)] = fresh[0]
 
     try:
         while next_out < len(items):
@@ -169,13 +211,28 @@ def map_ordered(fn: Callable[[T], R], items: Iterable[T], jobs: int, *,
             if next_out in results:
                 yield results.pop(next_out)
                 next_out += 1
-            elif is_local[next_out]:
+            elif is_local[next_out] or not workers:
                 results[next_out] = fn(items[next_out])
             else:
                 collect()  # next_out is with a worker: wait for it (or any other) to report
     finally:
-        for w in workers:
-            w.stop()
+        _stop(workers)
 
 
-__all__ = ["PREFETCH_PER_JOB", "WorkerDied", "available_cpus", "map_ordered", "resolve_jobs"]
+def _start(context, fn, count: int) -> list[_Worker] | None:
+    """``count`` started workers, or None (with a :class:`WorkersUnavailable` warning) when one of
+    them dies before it is ready: typically a script that runs its work at import time, without the
+    ``if __name__ == "__main__":`` guard that spawned processes need, so each worker re-runs it."""
+    workers = [_Worker(context, fn) for _ in range(count)]
+    if all([w.started() for w in workers]):
+        return workers
+    _stop(workers)
+    import warnings
+
+    warnings.warn("bpcount: worker processes could not start (a script that calls bpcount with jobs > 1 "
+                  "needs the `if __name__ == \"__main__\":` guard); running in this process instead",
+                  WorkersUnavailable, stacklevel=3)
+    return None
+
+
+__all__ = ["PREFETCH_PER_JOB", "READY", "WorkerDied", "WorkersUnavailable", "available_cpus", "map_ordered", "resolve_jobs"]
