@@ -219,3 +219,66 @@ def test_components_are_eliminated_inside_the_search_once_each(monkeypatch):
     monkeypatch.setattr(search, "stuck_variables", lambda *a, **k: pytest.fail("order run twice"))
     again = search_log_count(f.num_vars, f.lits, f.clause_ptr, None, time_budget=60.0, max_vars=0, max_width=2)
     assert again.ln_count == res.ln_count and again.nodes == res.nodes
+
+
+def test_stuck_sets_are_carried_into_the_components_in_their_own_numbering():
+    """_carry maps the parent's stuck variables through the simplifier's renumbering and the
+    component split: each component gets exactly the stuck variables it holds, with their degrees."""
+    from bpcount.search import _carry, _components
+
+    rng = np.random.default_rng(8)
+    checked = 0
+    for _ in range(40):
+        n = int(rng.integers(15, 40))
+        f = random_3cnf(rng, n, int(rng.integers(n, 2 * n)))
+        stuck = np.sort(rng.choice(n, int(rng.integers(1, n)), replace=False))
+        degree = rng.integers(1, 50, len(stuck))
+        x = int(rng.integers(1, n + 1))
+        g = Formula.from_clauses(f.clauses() + [[x]], n)
+        s = simplify(g, exact_max_vars=0, exact_max_width=0)
+        if s.residual is None:
+            continue
+        r = s.residual
+        comps = _components(r.num_vars, r.lits, r.clause_ptr, None)
+        hints = _carry((stuck, degree), comps, r.orig_var, n)
+        for comp, (local, deg) in zip(comps, hints):
+            parent = r.orig_var[comp.origin - 1] - 1  # 0-based variables of g, per local variable
+            want = {int(v): int(d) for v, d in zip(stuck, degree) if v in set(parent.tolist())}
+            assert {int(parent[i]): int(d) for i, d in zip(local, deg)} == want
+            checked += len(want)
+    assert checked > 100
+
+
+def test_branching_on_carried_stuck_sets_stays_exact(monkeypatch):
+    """With the threshold at 1 every child branches on its parent's stuck set without an elimination
+    attempt of its own: counts still equal brute force, and fewer orders are computed."""
+    import bpcount.search as search
+
+    calls = {"orders": 0}
+    real = search.greedy_order
+
+    def counting(*a, **k):
+        calls["orders"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(search, "greedy_order", counting)
+    rng = np.random.default_rng(9)
+    totals = {}
+    for threshold in (10**9, 1):
+        monkeypatch.setattr(search, "HINT_MIN_STUCK", threshold)
+        calls["orders"] = 0
+        rng = np.random.default_rng(9)
+        for _ in range(25):
+            n = int(rng.integers(8, 14))
+            f = random_3cnf(rng, n, int(rng.integers(n, 3 * n)))
+            s = simplify(f, exact_max_vars=0, exact_max_width=0)
+            if s.residual is None:
+                continue
+            r = s.residual
+            res = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, time_budget=60.0, max_vars=0,
+                                   max_width=2)
+            truth = brute_log_count(f)
+            assert s.ln_exact + res.ln_count == pytest.approx(truth, abs=1e-9) if math.isfinite(truth) \
+                else res.ln_count == -math.inf
+        totals[threshold] = calls["orders"]
+    assert totals[1] < totals[10**9]

@@ -11,11 +11,13 @@ learning, for as long as a budget allows:
 
 where every branch is first simplified by :func:`bpcount.simplify.simplify` (units, equivalent
 literals, free variables, small components enumerated), and each component left is eliminated at
-width ``max_width`` when it is that narrow, else branched on. Each component's count, eliminated or
+width ``max_width`` when it is that narrow, else branched on. A component that still holds a large
+part of the set where its parent's elimination got stuck (:data:`HINT_MIN_STUCK`) skips the attempt
+and branches on that set directly. Each component's count, eliminated or
 branched, is cached under its clause set (and its literal weights), so a component reached again
 along another path costs nothing: after a branch, the parts of a component that the decision does
-not touch are the same on both sides (on blasted_TR_b14_1_linear, 207 of 224 nodes' components
-came from the cache, and the search took 2.0–2.2 s instead of 2.7 s). When the time, node or depth budget
+not touch are the same on both sides (on blasted_TR_b14_1_linear, 456 of 304 nodes' components
+came from the cache; a node's components can hit more than once). When the time, node or depth budget
 runs out the search gives up and returns no count: the result is either exact or absent, never an
 estimate. Like the enumerator in :mod:`bpcount.sat`, this lets the tool answer exactly where that
 is cheap, as ApproxMC and Ganak users expect, and leaves the learned estimator the formulas that are
@@ -53,6 +55,15 @@ DEFAULT_SEARCH_BUDGET = 2.0
 #: elimination costs more than branching a few more times (measured on the val split: width 18
 #: decided the same formulas as 22 in about half the time).
 DEFAULT_SEARCH_WIDTH = 18
+
+#: A component that still holds at least this many of the variables where its parent's elimination
+#: order got stuck is branched there again without an elimination attempt (and min-degree order) of
+#: its own: one decision rarely makes so wide a core narrow, and on large residuals the order costs
+#: more than the rest of a node (30.sk_5_76, 20k variables: 47 ms of a 53 ms node). Chosen on the val
+#: split (eighth session): with 90 its search went from 11.2 s to 5.0 s and blasted_TR_b14_1_linear's
+#: from 2.0–2.2 s to 1.3–1.5 s; 36 doubled the time on circuits (staler branching choices, more
+#: nodes), 150 gave 1.6 s and 4.8 s.
+HINT_MIN_STUCK = 90
 
 #: Most search nodes (simplifications) per formula, whatever the time budget.
 DEFAULT_SEARCH_NODES = 100_000
@@ -96,6 +107,7 @@ class _Component:
     lits: np.ndarray
     clause_ptr: np.ndarray
     log_phi: np.ndarray | None
+    origin: np.ndarray | None = None  # (num_vars,) 1-based variable of the split formula per local one
 
     def key(self) -> bytes:
         """The component as a formula: its set of clauses (each a sorted, zero-padded row of literals)
@@ -135,7 +147,7 @@ def _components(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_phi
     adj = coo_matrix((np.ones(len(var)), (var, num_vars + clause)), shape=(num_vars + n_clauses,) * 2)
     n_comp, label = connected_components(adj, directed=False)
     if n_comp == 1:
-        return [_Component(num_vars, lits, clause_ptr, log_phi)]
+        return [_Component(num_vars, lits, clause_ptr, log_phi, np.arange(1, num_vars + 1))]
     comp_of_var = label[:num_vars]
     local = np.zeros(num_vars + 1, dtype=np.int64)  # 1-based variable → index within its component
     by_var = np.argsort(comp_of_var, kind="stable")
@@ -155,7 +167,7 @@ def _components(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_phi
         vs = by_var[var_ptr[c]:var_ptr[c + 1]]
         ptr = np.concatenate([[0], np.cumsum(sizes_by_comp[clause_off[c]:clause_off[c + 1]])])
         out.append(_Component(len(vs), new_lits[by_edge[edge_ptr[c]:edge_ptr[c + 1]]], ptr,
-                              None if log_phi is None else log_phi[vs]))
+                              None if log_phi is None else log_phi[vs], vs + 1))
     return out
 
 
@@ -192,9 +204,11 @@ def _branch_variable(comp: _Component, max_width: int, deadline: float,
     return int(np.argmax(occurrences)) + 1
 
 
-def _count_formula(formula: Formula, st: _State, cache: dict, depth: int) -> float:
+def _count_formula(formula: Formula, st: _State, cache: dict, depth: int,
+                   hint: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """ln Z of ``formula`` (``depth`` decisions deep): simplify, then count what is left component by
-    component."""
+    component. ``hint``: where the parent's elimination order got stuck (0-based variables of
+    ``formula``, degrees), carried into the components (see :data:`HINT_MIN_STUCK`)."""
     from bpcount.simplify import simplify
 
     st.nodes += 1
@@ -208,20 +222,40 @@ def _count_formula(formula: Formula, st: _State, cache: dict, depth: int) -> flo
         return s.ln_exact
     r = s.residual
     log_phi, shift = _normalise(r.log_phi)
-    return r.ln_offset + shift + _count_components(
-        _components(r.num_vars, r.lits, r.clause_ptr, log_phi), st, cache, depth)
+    comps = _components(r.num_vars, r.lits, r.clause_ptr, log_phi)
+    return r.ln_offset + shift + _count_components(comps, st, cache, depth, _carry(hint, comps, r.orig_var,
+                                                                                    formula.num_vars))
 
 
-def _count_components(comps: list[_Component], st: _State, cache: dict, depth: int) -> float:
-    total = 0.0
+def _carry(hint, comps, orig_var, num_vars) -> list:
+    """The parent's stuck set in each component's local numbering (None without a hint)."""
+    if hint is None:
+        return [None] * len(comps)
+    local = np.full(num_vars, -1, dtype=np.int64)
+    out = []
     for comp in comps:
+        local[:] = -1
+        local[orig_var[comp.origin - 1] - 1] = np.arange(comp.num_vars)
+        idx = local[hint[0]]
+        keep = idx >= 0
+        out.append((idx[keep], hint[1][keep]))
+    return out
+
+
+def _count_components(comps: list[_Component], st: _State, cache: dict, depth: int,
+                      hints: list | None = None) -> float:
+    total = 0.0
+    for comp, hint in zip(comps, hints or [None] * len(comps)):
         if len(comp.clause_ptr) == 1:  # variables in no clause: each free
             total += _free_log_count(comp.num_vars, comp.log_phi)
             continue
         key = comp.key()
         ln = cache.get(key)
         if ln is None:
-            ln, stuck = _eliminate(comp, st)
+            if hint is not None and len(hint[0]) >= HINT_MIN_STUCK:
+                ln, stuck = None, hint  # still far too wide: branch on the parent's stuck set
+            else:
+                ln, stuck = _eliminate(comp, st)
             if ln is None:  # too wide: branch where the order got stuck
                 ln = _count_branches(comp, st, cache, depth, stuck)
             cache[key] = ln
@@ -250,12 +284,15 @@ def _count_branches(comp: _Component, st: _State, cache: dict, depth: int,
     ``stuck``: where C's greedy order got stuck, when already known (see :func:`_branch_variable`)."""
     x = _branch_variable(comp, st.max_width, st.deadline, stuck)
     weights = None if comp.log_phi is None else np.exp(comp.log_phi)
+    if stuck is not None:
+        rest = stuck[0] != x - 1
+        stuck = (stuck[0][rest], stuck[1][rest])
     sides = []
     for lit in (x, -x):
         lits = np.concatenate([comp.lits, [lit]])
         ptr = np.concatenate([comp.clause_ptr, [comp.clause_ptr[-1] + 1]])
         sides.append(_count_formula(Formula(num_vars=comp.num_vars, lits=lits, clause_ptr=ptr, weights=weights),
-                                    st, cache, depth + 1))
+                                    st, cache, depth + 1, stuck))
     return float(np.logaddexp(*sides))
 
 
