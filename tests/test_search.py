@@ -282,3 +282,29 @@ def test_branching_on_carried_stuck_sets_stays_exact(monkeypatch):
                 else res.ln_count == -math.inf
         totals[threshold] = calls["orders"]
     assert totals[1] < totals[10**9]
+
+
+def test_cache_key_ignores_clause_order_and_repeated_clauses_on_random_formulas():
+    """The key is the clause *set*: shuffled clauses, shuffled literals and repeated clauses give the
+    same key; changing one literal gives another."""
+    from bpcount.search import _Component
+
+    def comp(clauses, n):
+        lits = np.array([x for c in clauses for x in c], dtype=np.int64)
+        ptr = np.concatenate([[0], np.cumsum([len(c) for c in clauses])]).astype(np.int64)
+        return _Component(n, lits, ptr, None)
+
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        n = int(rng.integers(3, 30))
+        clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(n, int(rng.integers(1, min(n, 6) + 1)),
+                                                                          replace=False) + 1]
+                   for _ in range(int(rng.integers(1, 40)))]
+        key = comp(clauses, n).key()
+        again = [list(rng.permutation(c)) for c in clauses] + [clauses[int(rng.integers(len(clauses)))]]
+        assert comp([again[i] for i in rng.permutation(len(again))], n).key() == key
+        changed = [list(c) for c in clauses]
+        changed[0][0] = -changed[0][0]
+        if sorted(map(sorted, changed)) != sorted(map(sorted, clauses)) and \
+                {tuple(sorted(c)) for c in changed} != {tuple(sorted(c)) for c in clauses}:
+            assert comp(changed, n).key() != key
