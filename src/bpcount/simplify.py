@@ -234,7 +234,10 @@ def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS,
 def _dedupe(lits: np.ndarray, clause: np.ndarray, stats: dict) -> tuple[np.ndarray, np.ndarray]:
     """Sort edges by (clause, var, sign); drop duplicate literals and tautological clauses."""
     var = np.abs(lits)
-    order = np.lexsort((lits, var, clause))
+    # one int64 sort key, (clause, var, sign) in that order of significance: a third of the cost of
+    # np.lexsort on the three arrays (this runs at every node of the exact search)
+    stride = 2 * (int(var.max(initial=0)) + 1)
+    order = np.argsort(clause * stride + 2 * var + (lits > 0), kind="stable")
     lits, clause, var = lits[order], clause[order], var[order]
     dup = np.zeros(len(lits), dtype=bool)
     dup[1:] = (clause[1:] == clause[:-1]) & (lits[1:] == lits[:-1])
