@@ -59,10 +59,11 @@ DEFAULT_SEARCH_WIDTH = 18
 #: A component that still holds at least this many of the variables where its parent's elimination
 #: order got stuck is branched there again without an elimination attempt (and min-degree order) of
 #: its own: one decision rarely makes so wide a core narrow, and on large residuals the order costs
-#: more than the rest of a node (30.sk_5_76, 20k variables: 47 ms of a 53 ms node). Chosen on the val
-#: split (eighth session): with 90 its search went from 11.2 s to 5.0 s and blasted_TR_b14_1_linear's
+#: more than the rest of a node (30.sk_5_76, 20k variables: the orders took 10.6 s of a 17.0 s search
+#: under the profiler). Chosen on the val split (eighth session, before that session's other search
+#: speedups): with 90, 30.sk_5_76's search went from 11.2 s to 5.0 s and blasted_TR_b14_1_linear's
 #: from 2.0–2.2 s to 1.3–1.5 s; 36 doubled the time on circuits (staler branching choices, more
-#: nodes), 150 gave 1.6 s and 4.8 s.
+#: nodes), 150 gave 4.8 s and 1.6 s.
 HINT_MIN_STUCK = 90
 
 #: Multiplier of the row hash that orders a component's clauses in its cache key (odd, < 2^63).
