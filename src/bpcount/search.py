@@ -245,18 +245,22 @@ def _count_formula(formula: Formula, st: _State, cache: dict, depth: int,
 
 
 def _carry(hint, comps, orig_var, num_vars) -> list:
-    """The parent's stuck set in each component's local numbering (None without a hint)."""
+    """The parent's stuck set (0-based variables of the parent formula, degrees) split over the
+    components, each part in its component's local numbering; None per component without a hint."""
     if hint is None:
         return [None] * len(comps)
+    comp_of = np.full(num_vars, -1, dtype=np.int64)  # parent variable → component, local index
     local = np.full(num_vars, -1, dtype=np.int64)
-    out = []
-    for comp in comps:
-        local[:] = -1
-        local[orig_var[comp.origin - 1] - 1] = np.arange(comp.num_vars)
-        idx = local[hint[0]]
-        keep = idx >= 0
-        out.append((idx[keep], hint[1][keep]))
-    return out
+    for c, comp in enumerate(comps):
+        parent = orig_var[comp.origin - 1] - 1
+        comp_of[parent] = c
+        local[parent] = np.arange(comp.num_vars)
+    which = comp_of[hint[0]]
+    kept = which >= 0  # the others were assigned or dropped by the simplifier
+    variables, degrees, which = hint[0][kept], hint[1][kept], which[kept]
+    order = np.argsort(which, kind="stable")
+    cuts = np.cumsum(np.bincount(which, minlength=len(comps)))[:-1]
+    return [(local[v], d) for v, d in zip(np.split(variables[order], cuts), np.split(degrees[order], cuts))]
 
 
 def _count_components(comps: list[_Component], st: _State, cache: dict, depth: int,

@@ -191,7 +191,7 @@ def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool
     skipped: Counter = Counter()
     out: list[Example] = []
     keep_splits = ("train", "val") if (has_split and cfg.split in ("auto", "column")) else None
-    jobs = []
+    todo = []
     for row, csv_path, extra in sources:
         family = row.get("family") or "all"
         if cfg.families and family not in cfg.families:
@@ -200,9 +200,9 @@ def load_examples(cfg: TrainConfig) -> tuple[list[Example], dict[str, int], bool
         if keep_splits is not None and split not in keep_splits:
             skipped[f"split {split or '(empty)'}"] += 1
             continue
-        jobs.append((row, csv_path, extra, family, split, cfg))
-    prepared = map_ordered(_prepare_row_safe, jobs, resolve_jobs(cfg.jobs), on_error=_prepare_row_failed)
-    for ex, reason in tqdm(prepared, total=len(jobs), desc="parse+simplify", unit="file",
+        todo.append((row, csv_path, extra, family, split, cfg))
+    prepared = map_ordered(_prepare_row_safe, todo, resolve_jobs(cfg.jobs), on_error=_prepare_row_failed)
+    for ex, reason in tqdm(prepared, total=len(todo), desc="parse+simplify", unit="file",
                            disable=not cfg.progress, file=sys.stderr):
         if ex is None:
             skipped[reason] += 1
