@@ -211,6 +211,11 @@ def _checkpoint_equivalences(path: str | None) -> bool:
     return _checkpoint_equivalences_cached(path, mtime)
 
 
+def _source_name(source: str | Formula) -> str:
+    """How results name an input: a Formula's source, ``<stdin>`` for ``-``, else the path."""
+    return source.source if isinstance(source, Formula) else ("<stdin>" if source == "-" else str(source))
+
+
 def _prepare_safe(job: tuple[str | Formula, CountOptions]) -> _Pending:
     """:func:`_prepare` for one (source, options) pair, with an unexpected failure (a bug, memory)
     turned into that input's error result, so the other inputs are still counted. Module-level:
@@ -224,7 +229,7 @@ def _prepare_safe(job: tuple[str | Formula, CountOptions]) -> _Pending:
 
 def _prepare_failed(job: tuple[str | Formula, CountOptions], exc: BaseException) -> _Pending:
     source, opts = job
-    name = source.source if isinstance(source, Formula) else ("<stdin>" if source == "-" else str(source))
+    name = _source_name(source)
     return _Pending(CountResult(file=name, status="error", method=opts.method, error_kind="runtime",
                                 error=f"{name}: {type(exc).__name__}: {exc}"))
 
@@ -244,7 +249,7 @@ def _prepared(sources: list[str | Formula], opts: CountOptions) -> Iterator[_Pen
 def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
     """Read, apply the projection policy, simplify and SAT-check one input (no engine yet)."""
     t0 = time.perf_counter()
-    name = source.source if isinstance(source, Formula) else ("<stdin>" if source == "-" else str(source))
+    name = _source_name(source)
     base = CountResult(file=name, status="ok", method=opts.method)
     try:
         formula = source if isinstance(source, Formula) else read_dimacs(source, strict=opts.strict)
