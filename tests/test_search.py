@@ -308,3 +308,29 @@ def test_cache_key_ignores_clause_order_and_repeated_clauses_on_random_formulas(
         if sorted(map(sorted, changed)) != sorted(map(sorted, clauses)) and \
                 {tuple(sorted(c)) for c in changed} != {tuple(sorted(c)) for c in clauses}:
             assert comp(changed, n).key() != key
+
+
+@pytest.mark.parametrize("multiplier", [0, 1])
+def test_cache_key_stays_exact_when_every_row_hash_collides(monkeypatch, multiplier):
+    """With a degenerate row hash (multiplier 0: a clause's hash is its first literal; 1: the sum of
+    its literals) clauses collide all the time: keys may then miss a repeat, but equal keys must
+    still mean equal clause sets."""
+    import bpcount.search as search
+
+    monkeypatch.setattr(search, "KEY_HASH_MULTIPLIER", np.int64(multiplier))
+
+    def comp(clauses, n):
+        lits = np.array([x for c in clauses for x in c], dtype=np.int64)
+        ptr = np.concatenate([[0], np.cumsum([len(c) for c in clauses])]).astype(np.int64)
+        return search._Component(n, lits, ptr, None)
+
+    rng = np.random.default_rng(14)
+    seen: dict[bytes, frozenset] = {}
+    for _ in range(600):
+        n = 4
+        clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(n, int(rng.integers(1, 4)), replace=False) + 1]
+                   for _ in range(int(rng.integers(1, 5)))]
+        as_set = frozenset(tuple(sorted(c)) for c in clauses)
+        key = comp(clauses, n).key()
+        assert seen.setdefault(key, as_set) == as_set, clauses
+    assert len(set(seen.values())) > 200

@@ -163,3 +163,98 @@ def test_equivalence_chain_collapses_to_one_variable():
     assert s.stats["equivalent_vars"] == 3
     assert total_log_count(Formula.from_clauses(clauses, 5), 0) == pytest.approx(brute_log_count(
         Formula.from_clauses(clauses, 5)), abs=1e-12)
+
+
+def _propagate_reference(clauses: list[list[int]], n: int):
+    """Unit propagation clause by clause, a round at a time: (conflict, values, clauses left, rounds)."""
+    value = [0] * (n + 1)
+    rounds = 0
+    while True:
+        units = {c[0] for c in clauses if len(c) == 1}
+        if not units:
+            return False, value, clauses, rounds
+        rounds += 1
+        if any(-u in units for u in units):
+            return True, value, clauses, rounds
+        for u in units:
+            value[abs(u)] = 1 if u > 0 else -1
+        left = []
+        for c in clauses:
+            if any(value[abs(x)] == (1 if x > 0 else -1) for x in c):
+                continue
+            c = [x for x in c if value[abs(x)] == 0]
+            if not c:
+                return True, value, clauses, rounds
+            left.append(c)
+        clauses = left
+
+
+def test_unit_propagation_matches_a_clause_by_clause_reference():
+    """The counting propagation (one compaction at the end) against the textbook loop: the same
+    conflicts, assignments, clauses left and rounds, on random formulas rich in units and binaries."""
+    from bpcount.simplify import _dedupe, _propagate_units
+
+    rng = np.random.default_rng(31)
+    conflicts = propagated = 0
+    for _ in range(400):
+        n = int(rng.integers(2, 25))
+        f = random_formula(rng, n, int(rng.integers(1, 3 * n)), kmax=4)
+        clause_of = np.repeat(np.arange(f.num_clauses), np.diff(f.clause_ptr))
+        stats = {"duplicate_literals": 0, "tautologies": 0, "unit_rounds": 0}
+        lits, clause = _dedupe(f.lits.astype(np.int64), clause_of, stats)
+        clauses = [sorted(lits[clause == c].tolist(), key=abs) for c in np.unique(clause)]
+        want_conflict, want_value, want_left, want_rounds = _propagate_reference(clauses, n)
+        value = np.zeros(n + 1, dtype=np.int8)
+        lits, clause, reason = _propagate_units(lits, clause, value, stats)
+        assert (reason is not None) == want_conflict, clauses
+        conflicts += want_conflict
+        if want_conflict:
+            continue
+        propagated += want_rounds > 0
+        assert value.tolist() == want_value
+        assert stats["unit_rounds"] == want_rounds
+        got_left = [lits[clause == c].tolist() for c in np.unique(clause)]
+        assert got_left == want_left
+    assert conflicts > 20 and propagated > 100  # both outcomes were exercised
+
+
+def test_simplified_formula_has_no_equivalent_literals_left():
+    """Equivalence search is skipped in a round where no clause newly became binary (substitution
+    maps the implication graph onto its acyclic condensation); the result must be the same fixpoint:
+    the residual's binary clauses imply no equivalent literals."""
+    from bpcount.simplify import _equivalent_literals
+
+    rng = np.random.default_rng(32)
+    checked = 0
+    for _ in range(400):
+        f = _equivalence_heavy_formula(rng, int(rng.integers(4, 16)), False)
+        s = simplify(f, exact_max_vars=0, exact_max_width=0)
+        if s.residual is None:
+            continue
+        r = s.residual
+        clause = np.repeat(np.arange(r.num_clauses), np.diff(r.clause_ptr))
+        assert _equivalent_literals(r.num_vars, r.lits, clause) == (None, None), f.clauses()
+        checked += 1
+    assert checked > 100
+
+
+def test_clause_graph_components_is_the_incidence_graph_partition():
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from bpcount.simplify import clause_graph_components
+
+    rng = np.random.default_rng(33)
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        f = random_formula(rng, n, int(rng.integers(1, 30)), kmax=3)
+        var = np.abs(f.lits) - 1
+        clause = np.repeat(np.arange(f.num_clauses), np.diff(f.clause_ptr))
+        size = n + f.num_clauses
+        ref = connected_components(coo_matrix((np.ones(len(var)), (var, n + clause)), shape=(size, size)),
+                                   directed=False)
+        got = clause_graph_components(n, var, f.clause_ptr)
+        assert got[0] == ref[0]
+        # the same partition: labels correspond one to one
+        pairs = set(zip(got[1].tolist(), ref[1].tolist()))
+        assert len(pairs) == got[0]
