@@ -182,7 +182,7 @@ def simplify(formula: Formula, *, exact_max_vars: int = DEFAULT_EXACT_MAX_VARS,
     first_edge = np.zeros(len(clause), dtype=np.int64)
     first_edge[starts] = 1
     clause_local = np.cumsum(first_edge) - 1
-    nv, nc = len(rem_vars), len(starts)
+    nv = len(rem_vars)
     ncomp, label = clause_graph_components(nv, var_local, np.append(starts, len(clause)))
     comp_of_var = label[:nv]
     comp_of_clause = label[nv:]
