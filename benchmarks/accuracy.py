@@ -29,6 +29,7 @@ import numpy as np
 
 from bpcount import __version__
 from bpcount.estimate import CountOptions, count
+from bpcount.search import DEFAULT_SEARCH_BUDGET
 
 BENCH = Path("/work/shared/bench")
 WITHIN = 0.18  # |Δ ln Z| tolerance: ln(1.2) ≈ 0.182, the MCC acceptance band for approximate counts
@@ -200,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         "no variable elimination, no model enumeration and no exact search (`--exact-width 0 --enum-models 0 "
         "--search-budget 0`: the estimator alone, apart from enumerating components of ≤ 20 variables); "
         "`+nosearch`: every exact stage but the search (`--search-budget 0`); `+searchN`: a search budget of "
-        "N seconds instead of 1 (`--search-budget N`). Errors are ln Ẑ − ln Z. `exact`: formulas "
+        f"N seconds instead of the default {DEFAULT_SEARCH_BUDGET:g} (`--search-budget N`). Errors are ln Ẑ − ln Z. "
+        "`exact`: formulas "
         "the method answered exactly (simplifier: enumeration of small components, variable elimination of "
         "narrow ones; SAT enumeration of formulas with ≤ 1024 models; the exact search finishing within its budget; all "
         "branches exact under conditioning). "
