@@ -125,7 +125,7 @@ class _Component:
         collide may come out in either order, so a collision can cost a cache miss, never a wrong
         count: the key is still the whole formula. Work is O(edges) plus one sort of the clause
         hashes (a dense clause × width matrix and a stable sort cost 2 ms per key on 30.sk_5_76,
-        whose clauses run up to 22 literals; a fifth of its search)."""
+        whose clauses run up to 22 literals; a sixth of its search)."""
         lits, ptr = self.lits, self.clause_ptr
         sizes = np.diff(ptr)
         starts = ptr[:-1]
