@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpcount.cnf import Formula
-from bpcount.simplify import Residual
+from bpcount.simplify import Residual, index_ranges
 
 #: Most edges of all branches of one formula together (2^c × edges); c is lowered to fit.
 CONDITION_MAX_EDGES = 1 << 24
@@ -51,7 +51,7 @@ def _peel(deg: np.ndarray, alive: np.ndarray, node_ptr: np.ndarray, node_edges: 
     frontier = np.unique(start[deg[start] == 1])
     while len(frontier):
         sizes = node_ptr[frontier + 1] - node_ptr[frontier]
-        pos = np.repeat(node_ptr[frontier] - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+        pos = index_ranges(node_ptr[frontier], sizes)
         inc = np.unique(node_edges[pos])
         inc = inc[alive[inc]]
         if not len(inc):

@@ -252,6 +252,13 @@ def clause_graph_components(num_vars: int, var: np.ndarray, clause_ptr: np.ndarr
     return connected_components(adj, directed=False)
 
 
+def index_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(starts[i], starts[i] + sizes[i])`` over i: (Σ sizes,) int64 (a CSR
+    gather without a Python loop, e.g. every edge of a list of clauses; the numpy twin of
+    :func:`bpcount.graph.concat_ranges`)."""
+    return np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+
+
 def _dedupe(lits: np.ndarray, clause: np.ndarray, stats: dict) -> tuple[np.ndarray, np.ndarray]:
     """Sort edges by (clause, var, sign); drop duplicate literals and tautological clauses."""
     var = np.abs(lits)
@@ -339,8 +346,7 @@ def _propagate_units(
         unit_clauses = hit[open_lits[hit] == 1]
         if len(unit_clauses) == 0:
             break
-        n = size[unit_clauses]
-        edges = np.repeat(first[unit_clauses] - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        edges = index_ranges(first[unit_clauses], size[unit_clauses])
         units = lits[edges[value[var[edges]] == 0]]
     keep = (value[var] == 0) & ~satisfied[clause]
     return lits[keep], clause[keep], None
