@@ -235,3 +235,20 @@ def test_greedy_order_returns_the_stuck_set_of_a_failed_order():
     lits, ptr = csr(clique)
     wide = greedy_order(6, lits, ptr, max_width=5)
     assert wide.stuck is None and sorted(wide.order.tolist()) == list(range(6))
+
+
+def test_greedy_order_reports_its_work():
+    """On a chain x1–x2–…–xn min-degree eliminates an end each time (degree 1, table 2^2) and the last
+    variable alone (2^1): work 4(n−1) + 2, the table entries the search charges for eliminating
+    along it (bpcount.search.WorkModel). An order stopped at the width bound reports the work of the
+    variables it eliminated before."""
+    from bpcount.elimination import greedy_order
+
+    n = 50
+    lits, ptr = csr([[v, v + 1] for v in range(1, n)])
+    found = greedy_order(n, lits, ptr, max_width=3)
+    assert found.order is not None and found.work == 4 * (n - 1) + 2
+    clique = [[u, v] for u in range(1, 7) for v in range(u + 1, 7)]
+    lits, ptr = csr(clique + [[6, 7], [7, 8]])
+    stuck = greedy_order(8, lits, ptr, max_width=3)
+    assert stuck.order is None and len(stuck.stuck[0]) == 6 and stuck.work == 4 + 4

@@ -33,7 +33,7 @@ def test_equal_to_brute_force_on_random_formulas():
     for t in range(300):
         n = int(rng.integers(1, 13))
         f = random_formula(rng, n, int(rng.integers(0, 4 * n + 1)), kmax=int(rng.integers(2, 5)), weighted=t % 2 == 1)
-        res = full_search(f, time_budget=60.0)
+        res = full_search(f, budget=60.0)
         truth = brute_log_count(f)
         assert res.ln_count == pytest.approx(truth, abs=1e-9) if math.isfinite(truth) else res.ln_count == -math.inf
         branched += res.nodes > 1
@@ -55,7 +55,7 @@ def test_cached_components_keep_their_weights():
         clauses = core + [[-b, -1, y], [-b, 1, -y]]
         w = rng.uniform(0.05, 1.0, (8, 2))
         f = Formula.from_clauses(clauses, 8, weights=w)
-        res = full_search(f, time_budget=60.0)
+        res = full_search(f, budget=60.0)
         truth = brute_log_count(f)
         assert res.ln_count == pytest.approx(truth, abs=1e-9) if math.isfinite(truth) else res.ln_count == -math.inf
 
@@ -64,13 +64,13 @@ def test_free_variables_and_extreme_weights():
     # variable 3 occurs in no clause: ln(w3 + w̄3) is added; weights of 1e-200 survive normalisation
     w = np.array([[1e-200, 1.0], [0.5, 0.5], [0.25, 0.75], [1.0, 1e-200]])
     f = Formula.from_clauses([[1, 2], [-1, 4], [2, -4]], 4, weights=w)
-    res = full_search(f, time_budget=60.0)
+    res = full_search(f, budget=60.0)
     assert res.ln_count == pytest.approx(brute_log_count(f), abs=1e-9)
     # x1 = 0 forces x2, x4 is free; x1 = 1 forces x4 and then x2
     closed = w[0, 0] * w[1, 1] * (w[3, 0] + w[3, 1]) + w[0, 1] * w[1, 1] * w[3, 1]
     assert res.ln_count == pytest.approx(math.log(closed), abs=1e-9)
     g = Formula.from_clauses([[1, 2]], 5)  # variables 3..5 free
-    assert full_search(g, time_budget=60.0).ln_count == pytest.approx(math.log(3 * 8), abs=1e-12)
+    assert full_search(g, budget=60.0).ln_count == pytest.approx(math.log(3 * 8), abs=1e-12)
 
 
 def test_larger_formulas_match_pyganak():
@@ -83,7 +83,7 @@ def test_larger_formulas_match_pyganak():
         if s.residual is None:
             continue
         r = s.residual
-        res = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, time_budget=60.0, max_width=10)
+        res = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=60.0, max_width=10)
         exact = ganak_log_count(n, f.clauses())
         got = s.ln_exact + res.ln_count
         assert got == exact if exact == -math.inf else got == pytest.approx(exact, abs=1e-9)
@@ -93,10 +93,10 @@ def test_larger_formulas_match_pyganak():
 
 def test_budgets_give_no_count():
     f = random_3cnf(np.random.default_rng(1), 12, 30)
-    assert full_search(f, time_budget=0.0).ln_count is None
-    few = full_search(f, time_budget=60.0, max_nodes=3)
+    assert full_search(f, budget=0.0).ln_count is None
+    few = full_search(f, budget=60.0, max_nodes=3)
     assert few.ln_count is None and few.nodes == 4  # the node that ran over the bound is counted
-    assert full_search(f, time_budget=60.0).ln_count is not None
+    assert full_search(f, budget=60.0).ln_count is not None
 
 
 def test_count_uses_the_search_and_reports_it():
@@ -140,9 +140,9 @@ def test_depth_bound_gives_no_count(monkeypatch):
     import bpcount.search as search
 
     f = random_3cnf(np.random.default_rng(4), 14, 40)
-    assert full_search(f, time_budget=60.0).ln_count is not None
+    assert full_search(f, budget=60.0).ln_count is not None
     monkeypatch.setattr(search, "MAX_SEARCH_DEPTH", 1)
-    assert full_search(f, time_budget=60.0).ln_count is None
+    assert full_search(f, budget=60.0).ln_count is None
 
 
 def test_a_failing_search_leaves_the_estimate(monkeypatch):
@@ -161,7 +161,7 @@ def test_a_failing_search_leaves_the_estimate(monkeypatch):
 def test_branches_inside_the_part_that_blocks_elimination():
     """A hub in 30 binary clauses (a star: eliminable) beside a 6-clique (too wide at width 3): the
     search branches on a clique variable, not on the variable in most clauses."""
-    from bpcount.search import _branch_variable, _Component
+    from bpcount.search import DEFAULT_WORK_MODEL, _branch_variable, _Component, _State
 
     hub, leaves, clique = 1, list(range(2, 32)), list(range(32, 38))
     clauses = [[hub, v] for v in leaves] + [[u, v] for i, u in enumerate(clique) for v in clique[i + 1:]]
@@ -169,8 +169,13 @@ def test_branches_inside_the_part_that_blocks_elimination():
     lits = np.array([x for c in clauses for x in c], dtype=np.int64)
     ptr = np.concatenate([[0], np.cumsum([len(c) for c in clauses])]).astype(np.int64)
     comp = _Component(37, lits, ptr, None)
-    assert _branch_variable(comp, 3, deadline=math.inf) in clique
-    assert _branch_variable(comp, 0, deadline=math.inf) == hub  # no width: the variable in most clauses
+
+    def state(width):
+        return _State(budget=math.inf, deadline=math.inf, max_nodes=10, max_width=width, max_vars=20,
+                      model=DEFAULT_WORK_MODEL)
+
+    assert _branch_variable(comp, state(3)) in clique
+    assert _branch_variable(comp, state(0)) == hub  # no width: the variable in most clauses
 
 
 def test_components_are_eliminated_inside_the_search_once_each(monkeypatch):
@@ -199,7 +204,7 @@ def test_components_are_eliminated_inside_the_search_once_each(monkeypatch):
             continue
         r = s.residual
         calls.clear()
-        res = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, time_budget=60.0, max_vars=0, max_width=2)
+        res = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=60.0, max_vars=0, max_width=2)
         got = s.ln_exact + res.ln_count
         assert got == pytest.approx(truth, abs=1e-9) if math.isfinite(truth) else got == -math.inf
         assert all(c == 1 for c in calls.values()), t
@@ -212,12 +217,12 @@ def test_components_are_eliminated_inside_the_search_once_each(monkeypatch):
     path = [[2, 3]] + [[-v, v + 1] for v in range(3, 10)]
     f = Formula.from_clauses(clique + [[1, 2], [-1, 2]] + path, 14)
     calls.clear()
-    res = search_log_count(f.num_vars, f.lits, f.clause_ptr, None, time_budget=60.0, max_vars=0, max_width=2)
+    res = search_log_count(f.num_vars, f.lits, f.clause_ptr, None, budget=60.0, max_vars=0, max_width=2)
     assert res.ln_count == pytest.approx(brute_log_count(f), abs=1e-9)
     assert res.cache_hits > 0 and len(calls) > 0 and all(c == 1 for c in calls.values())
     # the stuck sets came with the failed elimination attempts: the order never ran a second time
     monkeypatch.setattr(search, "stuck_variables", lambda *a, **k: pytest.fail("order run twice"))
-    again = search_log_count(f.num_vars, f.lits, f.clause_ptr, None, time_budget=60.0, max_vars=0, max_width=2)
+    again = search_log_count(f.num_vars, f.lits, f.clause_ptr, None, budget=60.0, max_vars=0, max_width=2)
     assert again.ln_count == res.ln_count and again.nodes == res.nodes
 
 
@@ -275,7 +280,7 @@ def test_branching_on_carried_stuck_sets_stays_exact(monkeypatch):
             if s.residual is None:
                 continue
             r = s.residual
-            res = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, time_budget=60.0, max_vars=0,
+            res = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=60.0, max_vars=0,
                                    max_width=2)
             truth = brute_log_count(f)
             assert s.ln_exact + res.ln_count == pytest.approx(truth, abs=1e-9) if math.isfinite(truth) \
@@ -334,3 +339,57 @@ def test_cache_key_stays_exact_when_every_row_hash_collides(monkeypatch, multipl
         key = comp(clauses, n).key()
         assert seen.setdefault(key, as_set) == as_set, clauses
     assert len(set(seen.values())) > 200
+
+
+def test_budget_is_charged_work_not_wall_time(monkeypatch):
+    """The search charges each step the reference-machine seconds its size predicts (WorkModel), so
+    what it decides does not depend on the clock: a clock that races ahead (a machine far slower than
+    the reference) changes nothing while the wall-clock limit is off, and stops the search when it
+    is on."""
+    import bpcount.search as search
+
+    rng = np.random.default_rng(11)
+    f = random_3cnf(rng, 40, 150)
+    r = simplify(f).residual
+    assert r is not None
+    args = (r.num_vars, r.lits, r.clause_ptr, r.log_phi)
+    normal = search.search_log_count(*args, budget=60.0)
+    assert normal.ln_count is not None and normal.nodes > 1 and normal.work > 0
+
+    class RacingClock:
+        """time.monotonic advancing 1000 s per call."""
+
+        def __init__(self):
+            self.now = 0.0
+
+        def monotonic(self):
+            self.now += 1000.0
+            return self.now
+
+    monkeypatch.setattr(search, "time", RacingClock())
+    slow = search.search_log_count(*args, budget=60.0, wall_limit=math.inf)
+    assert (slow.ln_count, slow.nodes, slow.cache_hits, slow.work) == (normal.ln_count, normal.nodes,
+                                                                       normal.cache_hits, normal.work)
+    assert search.search_log_count(*args, budget=60.0).ln_count is None  # default limit: 5 × 60 s
+
+
+def test_budget_stops_exactly_where_the_charges_pass_it():
+    """A budget of the work a decided search was charged decides it again; a little less does not.
+    With a model charging 1 s per node and nothing else, the budget is a node count."""
+    from bpcount.search import WorkModel
+
+    rng = np.random.default_rng(12)
+    f = random_3cnf(rng, 40, 150)
+    r = simplify(f).residual
+    args = (r.num_vars, r.lits, r.clause_ptr, r.log_phi)
+    full = search_log_count(*args, budget=60.0, wall_limit=math.inf)
+    assert full.ln_count is not None and full.nodes > 3
+    again = search_log_count(*args, budget=full.work * (1 + 1e-9), wall_limit=math.inf)
+    assert again.ln_count == full.ln_count and again.work == full.work
+    assert search_log_count(*args, budget=full.work * (1 - 1e-6), wall_limit=math.inf).ln_count is None
+
+    per_node = WorkModel(**{name: 0.0 for name in WorkModel.__dataclass_fields__} | {"node": 1.0})
+    counted = search_log_count(*args, budget=1e9, work_model=per_node)
+    assert counted.ln_count == full.ln_count and counted.work == counted.nodes == full.nodes
+    cut = search_log_count(*args, budget=full.nodes - 1.5, work_model=per_node)
+    assert cut.ln_count is None and cut.nodes == full.nodes - 1 and cut.work == full.nodes - 1

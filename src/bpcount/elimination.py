@@ -73,20 +73,30 @@ def _adjacency(num_vars: int, edges: np.ndarray) -> list[set[int]]:
 
 
 class OrderTimeout(Exception):
-    """The greedy order passed its deadline (:func:`stuck_variables`)."""
+    """The greedy order passed its deadline (:func:`stuck_variables`, :func:`greedy_order`)."""
 
 
 #: Variables eliminated between two deadline checks of :func:`_min_degree`.
 DEADLINE_CHECK_EVERY = 1024
 
 
+@dataclass(frozen=True)
+class _OrderRun:
+    """What one run of :func:`_min_degree` did: ``order`` (k,) int64, the 0-based variables
+    eliminated; ``stop``: None when it finished, else the bound it hit (``"width"``, ``"work"``);
+    ``work``: Σ 2^(degree + 1) over ``order`` (the table entries elimination along it builds)."""
+
+    order: np.ndarray
+    stop: str | None
+    work: int
+
+
 def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: float | None = None
-                ) -> tuple[np.ndarray, str | None]:
+                ) -> _OrderRun:
     """Run the greedy min-degree order on ``adj`` (modified in place: eliminated variables get empty
-    sets, the others keep their neighbours with fill-in). Returns the variables eliminated, in order,
-    and why the order stopped early: None when it finished, ``"width"`` or ``"work"`` for the bound
-    it hit (the variables with non-empty sets are then the ones left). Raises :class:`OrderTimeout`
-    past ``deadline`` (time.monotonic), checked every :data:`DEADLINE_CHECK_EVERY` variables."""
+    sets, the others keep their neighbours with fill-in); stops early at the width or work bound (the
+    variables with non-empty sets are then the ones left). Raises :class:`OrderTimeout` past
+    ``deadline`` (time.monotonic, checked every :data:`DEADLINE_CHECK_EVERY` variables)."""
     heap = [(len(a), v) for v, a in enumerate(adj)]
     heapq.heapify(heap)
     pop, push = heapq.heappop, heapq.heappush
@@ -98,13 +108,13 @@ def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: fl
         d, v = pop(heap)
         if done[v] or d != len(adj[v]):
             continue  # stale entry
-        work += 1 << (d + 1)
         if d > max_width:
             stop = "width"
             break
-        if work > max_work:
+        if work + (1 << (d + 1)) > max_work:
             stop = "work"
             break
+        work += 1 << (d + 1)
         done[v] = 1
         order.append(v)
         if deadline is not None and len(order) % DEADLINE_CHECK_EVERY == 0 and time.monotonic() > deadline:
@@ -117,7 +127,7 @@ def _min_degree(adj: list[set[int]], max_width: int, max_work: int, deadline: fl
             a.discard(u)
             push(heap, (len(a), u))
         adj[v] = set()
-    return np.array(order, dtype=np.int64), stop
+    return _OrderRun(np.array(order, dtype=np.int64), stop, work)
 
 
 def _left_over(adj: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -132,16 +142,21 @@ class GreedyOrder:
     """Outcome of :func:`greedy_order`: ``order`` (num_vars,) int64 0-based elimination order, or
     None when a bound was exceeded; ``stuck`` (left, degree) as in :func:`stuck_variables` when the
     order stopped at the width bound, else None (it finished, hit the work bound, or was refused
-    before running by the clause-width or edge-count test)."""
+    before running by the clause-width or edge-count test); ``work``: Σ 2^(degree + 1) over the
+    variables the order eliminated (for a finished order, the table entries :func:`eliminate` builds
+    along it)."""
 
     order: np.ndarray | None
     stuck: tuple[np.ndarray, np.ndarray] | None
+    work: int = 0
 
 
 def greedy_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *,
-                 max_width: int = DEFAULT_MAX_WIDTH, max_work: int = DEFAULT_MAX_WORK) -> GreedyOrder:
+                 max_width: int = DEFAULT_MAX_WIDTH, max_work: int = DEFAULT_MAX_WORK,
+                 deadline: float | None = None) -> GreedyOrder:
     """:func:`elimination_order`, also returning where the order got stuck: the exact search
-    branches there (bpcount.search) without running the same order a second time."""
+    branches there (bpcount.search) without running the same order a second time. Raises
+    :class:`OrderTimeout` past ``deadline`` (time.monotonic; None: no deadline)."""
     sizes = np.diff(np.asarray(clause_ptr, dtype=np.int64))
     if len(sizes) and int(sizes.max()) > max_width + 1:
         return GreedyOrder(None, None)  # one clause alone is a table wider than allowed
@@ -149,10 +164,10 @@ def greedy_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *,
     if len(edges) > max_width * num_vars:
         return GreedyOrder(None, None)  # a graph of treewidth w has at most w·n edges
     adj = _adjacency(num_vars, edges)
-    order, stop = _min_degree(adj, max_width, max_work)
-    if stop is None:
-        return GreedyOrder(order, None)
-    return GreedyOrder(None, _left_over(adj) if stop == "width" else None)
+    run = _min_degree(adj, max_width, max_work, deadline)
+    if run.stop is None:
+        return GreedyOrder(run.order, None, run.work)
+    return GreedyOrder(None, _left_over(adj) if run.stop == "width" else None, run.work)
 
 
 def elimination_order(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *,
@@ -179,8 +194,7 @@ def stuck_variables(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, 
     Branching on one of them removes it from the graph that blocked elimination (bpcount.search).
     Raises :class:`OrderTimeout` past ``deadline`` (time.monotonic; None: no deadline)."""
     adj = _adjacency(num_vars, _primal_edges(lits, clause_ptr))
-    _, stop = _min_degree(adj, max_width, 1 << 62, deadline)
-    if stop is None:
+    if _min_degree(adj, max_width, 1 << 62, deadline).stop is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return _left_over(adj)
 

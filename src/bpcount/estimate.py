@@ -81,7 +81,8 @@ class CountOptions:
     # residual; when the solver proves there are no more, the count is exact (bpcount.sat); 0: off
     enum_budget: float = DEFAULT_ENUM_BUDGET  # seconds for that enumeration
     search_budget: float = DEFAULT_SEARCH_BUDGET  # seconds of exact component-caching search on what is
-    # still undecided (bpcount.search); exact if it finishes, else the engine estimates; 0: off
+    # still undecided, as work on the reference machine (bpcount.search: the same formulas are decided
+    # on any machine); exact if it finishes, else the engine estimates; 0: off
     on_nonconvergence: str = "report"  # report | error
     checkpoint: str | None = None  # BPNN checkpoint; None = shipped default
     radius: int = 1  # loopy: neighbourhood radius
@@ -307,14 +308,15 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
     if opts.search_budget > 0:
         r = simplified.residual
         try:
-            searched = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, time_budget=opts.search_budget)
+            searched = search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=opts.search_budget)
         except (MemoryError, ValueError, RecursionError) as exc:  # the search only ever adds exactness:
             # the estimator still runs, and the stats say why the search gave none
             stats["search"] = {"decided": False, "error": f"{type(exc).__name__}: {exc}"}
             searched = None
         else:
             stats["search"] = {"decided": searched.ln_count is not None, "nodes": searched.nodes,
-                               "cache_hits": searched.cache_hits, "seconds": round(searched.seconds, 6)}
+                               "cache_hits": searched.cache_hits, "seconds": round(searched.seconds, 6),
+                               "work": round(searched.work, 6)}
         ln_searched = None if searched is None else searched.ln_count
         if ln_searched == -math.inf:
             stats["unsat_reason"] = "exact search"

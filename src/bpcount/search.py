@@ -17,16 +17,25 @@ and branches on that set directly. Each component's count, eliminated or
 branched, is cached under its clause set (and its literal weights), so a component reached again
 along another path costs nothing: after a branch, the parts of a component that the decision does
 not touch are the same on both sides (on blasted_TR_b14_1_linear, 456 of 304 nodes' components
-came from the cache; a node's components can hit more than once). When the time, node or depth budget
+came from the cache; a node's components can hit more than once). When the work, wall-clock, node or depth budget
 runs out the search gives up and returns no count: the result is either exact or absent, never an
 estimate. Like the enumerator in :mod:`bpcount.sat`, this lets the tool answer exactly where that
 is cheap, as ApproxMC and Ganak users expect, and leaves the learned estimator the formulas that are
 really hard.
 
 The branching and bookkeeping loop runs on the host (one Python frame per search node); each node's
-work is the vectorised simplification. The time budget is checked at every node and while the
-branching variable is chosen, not inside one node's simplification, so a formula with tens of
-thousands of variables can overrun it by about a second. Weights travel as log weights normalised
+work is the vectorised simplification.
+
+**The budget is work, not wall time.** Every step is charged the seconds it takes on the reference
+machine (the 2-core VM the project is developed on), predicted from its size by :class:`WorkModel`:
+a node by its edges, an elimination order by its edges and the variables it eliminates, an
+elimination by its variables and table entries. The search stops when the charges pass the budget,
+so it decides the same formulas on any machine and under any load, and a formula's answer does not
+depend on where it was counted (on a lent H100 machine, whose per-formula CPU stages ran about 3× as
+long as the VM's, a wall-time budget left six val and MC2022 formulas undecided that the VM counts
+exactly). A wall-clock limit (:data:`WALL_LIMIT_FACTOR` × the budget by default) still stops it on a
+machine or a formula where the prediction is far off; it is checked at every node and inside the
+elimination orders, not inside one node's simplification. Weights travel as log weights normalised
 to a maximum of 0 per variable (the normaliser is added back exactly), so only a weight ratio beyond
 e^745 between a variable's two literals could underflow.
 """
@@ -45,10 +54,45 @@ from bpcount.elimination import OrderTimeout, eliminate, greedy_order, stuck_var
 # scipy and bpcount.simplify are imported where used: the CLI imports this module for its defaults,
 # and `bpcount --help` should not pay for scipy.
 
-#: Seconds of search per formula by default (0 turns the stage off). Chosen on the val split in the
-#: seventh session: 2 s decided 86 of its 93 formulas (1 s: 83, 3 s: 87) for 23 % more wall time
-#: than 1 s; every formula the search does not decide pays the whole budget.
+#: Seconds of search per formula by default, as work on the reference machine (module docstring; 0
+#: turns the stage off). Chosen on the val split in the seventh session (then as wall time): 2 s
+#: decided 86 of its 93 formulas (1 s: 83, 3 s: 87) for 23 % more wall time than 1 s; every formula
+#: the search does not decide pays the whole budget.
 DEFAULT_SEARCH_BUDGET = 2.0
+
+#: Default wall-clock limit of one search, as a multiple of its budget: the search stops there even
+#: when its charged work is still under the budget (a machine this much slower than the reference
+#: one, or a formula whose steps cost more than :class:`WorkModel` predicts).
+WALL_LIMIT_FACTOR = 5.0
+
+
+@dataclass(frozen=True)
+class WorkModel:
+    """Reference-machine seconds charged per search step, predicted from the step's size before it
+    runs (all fields in seconds). Fitted by non-negative least squares to 208k timed steps of the exact
+    search on the residuals of the train and unlabeled splits (291 formulas, 2 s each; tenth session,
+    on the 2-core VM), and checked on whole searches (see ``benchmarks/README.md``).
+
+    * node (simplification of a branch): ``node + node_edge`` × its literal occurrences, plus
+      ``key + key_edge`` × literal occurrences for each component's cache key;
+    * greedy elimination order (an elimination attempt, or the stuck set before a branch):
+      ``order_edge`` × literal occurrences + ``order_var`` × variables;
+    * bucket elimination along a finished order: ``elim_var`` × variables + ``elim_entry`` × table
+      entries (Σ 2^(degree + 1) over the order).
+    """
+
+    node: float = 6.5e-4
+    node_edge: float = 7.4e-8
+    key: float = 4.3e-5
+    key_edge: float = 1.8e-8
+    order_edge: float = 4.0e-7
+    order_var: float = 2.5e-6
+    elim_var: float = 7.9e-6
+    elim_entry: float = 4.7e-9
+
+
+#: The work model the search charges by default.
+DEFAULT_WORK_MODEL = WorkModel()
 
 #: Elimination width inside the search: narrower than the simplifier's default
 #: (bpcount.elimination.DEFAULT_MAX_WIDTH), because a search node that tries a 2^22-entry
@@ -69,7 +113,7 @@ HINT_MIN_STUCK = 90
 #: Multiplier of the row hash that orders a component's clauses in its cache key (odd, < 2^63).
 KEY_HASH_MULTIPLIER = np.int64(0x1F3D5B79A3C4E5F1)
 
-#: Most search nodes (simplifications) per formula, whatever the time budget.
+#: Most search nodes (simplifications) per formula, whatever the work budget.
 DEFAULT_SEARCH_NODES = 100_000
 
 #: Deepest branching (decisions on one path); beyond it the search gives up. Each level holds three
@@ -79,13 +123,15 @@ MAX_SEARCH_DEPTH = 200
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Outcome of :func:`search_log_count`: ``ln_count`` (nats; −inf when UNSAT; None when the budget
-    ran out first), ``nodes`` (simplifications done), ``cache_hits``, ``seconds`` (wall)."""
+    """Outcome of :func:`search_log_count`: ``ln_count`` (nats; −inf when UNSAT; None when a budget
+    ran out first), ``nodes`` (simplifications done), ``cache_hits``, ``seconds`` (wall), ``work``
+    (reference-machine seconds charged, :class:`WorkModel`)."""
 
     ln_count: float | None
     nodes: int
     cache_hits: int
     seconds: float
+    work: float = 0.0
 
 
 class _OutOfBudget(Exception):
@@ -94,12 +140,25 @@ class _OutOfBudget(Exception):
 
 @dataclass
 class _State:
-    deadline: float
+    budget: float  # reference-machine seconds of work
+    deadline: float  # wall clock (time.monotonic)
     max_nodes: int
     max_width: int
     max_vars: int
+    model: WorkModel
     nodes: int = 0
     hits: int = 0
+    work: float = 0.0
+
+    def charge(self, seconds: float) -> None:
+        """Add a step's predicted cost before it runs; out of budget when the total passes it."""
+        self.work += seconds
+        if self.work > self.budget:
+            raise _OutOfBudget
+
+    def charge_order(self, comp: _Component) -> None:
+        """Charge a greedy elimination order of ``comp``."""
+        self.charge(self.model.order_edge * len(comp.lits) + self.model.order_var * comp.num_vars)
 
 
 @dataclass(frozen=True)
@@ -208,10 +267,9 @@ def _free_log_count(num_vars: int, log_phi: np.ndarray | None) -> float:
     return num_vars * math.log(2.0) if log_phi is None else float(log_weight_totals(log_phi).sum())
 
 
-def _branch_variable(comp: _Component, max_width: int, deadline: float,
-                     stuck: tuple[np.ndarray, np.ndarray] | None = None) -> int:
+def _branch_variable(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.ndarray] | None = None) -> int:
     """The 1-based local variable to branch on: among the variables where the greedy min-degree
-    elimination order gets stuck above ``max_width`` (bpcount.elimination.stuck_variables), the one
+    elimination order gets stuck above the search's width (bpcount.elimination.stuck_variables), the one
     with the largest (clauses it occurs in) × (degree there); ties: the lowest. When the order does
     not get stuck (elimination was refused for its work alone), the variable in most clauses.
 
@@ -221,11 +279,12 @@ def _branch_variable(comp: _Component, max_width: int, deadline: float,
     attempt already found it (:func:`bpcount.elimination.greedy_order`), else it is computed here.
     """
     occurrences = np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:]
-    if max_width > 0:
+    if st.max_width > 0:
         if stuck is None:
+            st.charge_order(comp)
             try:
-                stuck = stuck_variables(comp.num_vars, comp.lits, comp.clause_ptr, max_width=max_width,
-                                        deadline=deadline)
+                stuck = stuck_variables(comp.num_vars, comp.lits, comp.clause_ptr, max_width=st.max_width,
+                                        deadline=st.deadline)
             except OrderTimeout:
                 raise _OutOfBudget from None
         left, degree = stuck
@@ -244,6 +303,7 @@ def _count_formula(formula: Formula, st: _State, cache: dict, depth: int,
     st.nodes += 1
     if st.nodes > st.max_nodes or depth > MAX_SEARCH_DEPTH or time.monotonic() > st.deadline:
         raise _OutOfBudget
+    st.charge(st.model.node + st.model.node_edge * len(formula.lits))
     # elimination is left to _count_components, which caches what it eliminates too
     s = simplify(formula, exact_max_vars=st.max_vars, exact_max_width=0)
     if s.unsat:
@@ -283,6 +343,7 @@ def _count_components(comps: list[_Component], st: _State, cache: dict, depth: i
         if len(comp.clause_ptr) == 1:  # variables in no clause: each free
             total += _free_log_count(comp.num_vars, comp.log_phi)
             continue
+        st.charge(st.model.key + st.model.key_edge * len(comp.lits))
         key = comp.key()
         ln = cache.get(key)
         if ln is None:
@@ -306,9 +367,15 @@ def _eliminate(comp: _Component, st: _State) -> tuple[float | None, tuple[np.nda
     (None, where the greedy order got stuck, or None when it never ran to the width bound)."""
     if st.max_width <= 0:
         return None, None
-    found = greedy_order(comp.num_vars, comp.lits, comp.clause_ptr, max_width=st.max_width)
+    st.charge_order(comp)
+    try:
+        found = greedy_order(comp.num_vars, comp.lits, comp.clause_ptr, max_width=st.max_width,
+                             deadline=st.deadline)
+    except OrderTimeout:
+        raise _OutOfBudget from None
     if found.order is None:
         return None, found.stuck
+    st.charge(st.model.elim_var * comp.num_vars + st.model.elim_entry * found.work)
     return eliminate(comp.num_vars, comp.lits, comp.clause_ptr, comp.log_phi, found.order), None
 
 
@@ -316,7 +383,7 @@ def _count_branches(comp: _Component, st: _State, cache: dict, depth: int,
                     stuck: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Z(C) = Z(C | x) + Z(C | ¬x) for the branching variable x, each side a unit clause added;
     ``stuck``: where C's greedy order got stuck, when already known (see :func:`_branch_variable`)."""
-    x = _branch_variable(comp, st.max_width, st.deadline, stuck)
+    x = _branch_variable(comp, st, stuck)
     weights = None if comp.log_phi is None else np.exp(comp.log_phi)
     if stuck is not None:
         rest = stuck[0] != x - 1
@@ -331,17 +398,22 @@ def _count_branches(comp: _Component, st: _State, cache: dict, depth: int,
 
 
 def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
-                     *, time_budget: float = DEFAULT_SEARCH_BUDGET, max_nodes: int = DEFAULT_SEARCH_NODES,
-                     max_width: int = DEFAULT_SEARCH_WIDTH, max_vars: int | None = None) -> SearchResult:
+                     *, budget: float = DEFAULT_SEARCH_BUDGET, wall_limit: float | None = None,
+                     max_nodes: int = DEFAULT_SEARCH_NODES, max_width: int = DEFAULT_SEARCH_WIDTH,
+                     max_vars: int | None = None, work_model: WorkModel = DEFAULT_WORK_MODEL) -> SearchResult:
     """Exact ln Z of a simplified residual by component-caching search, or no count (module docstring).
 
     Args:
         num_vars: variables 1..num_vars, every one occurring in some clause (a simplifier residual).
         lits: (E,) signed literals; ``clause_ptr``: (C+1,) CSR clause offsets.
         log_weights: (num_vars, 2) ln(w(¬x), w(x)), or None for unweighted counting.
-        time_budget: seconds of wall time; max_nodes: most simplifications; max_width, max_vars:
-            elimination width and enumeration size used in the branches (0, 0: branch all the way;
-            ``max_vars`` None: the simplifier's default, 20).
+        budget: seconds of work on the reference machine, as charged by ``work_model`` (the same
+            formulas are decided on every machine); 0 turns the search off.
+        wall_limit: wall-clock seconds after which the search stops whatever its charges (None:
+            :data:`WALL_LIMIT_FACTOR` × ``budget``; ``math.inf``: no limit).
+        max_nodes: most simplifications; max_width, max_vars: elimination width and enumeration size
+            used in the branches (0, 0: branch all the way; ``max_vars`` None: the simplifier's
+            default, 20).
 
     Returns:
         :class:`SearchResult`; ``ln_count`` None when a budget ran out first.
@@ -353,8 +425,11 @@ def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
         from bpcount.simplify import DEFAULT_EXACT_MAX_VARS
 
         max_vars = DEFAULT_EXACT_MAX_VARS
-    st = _State(deadline=t0 + time_budget, max_nodes=max_nodes, max_width=max_width, max_vars=max_vars)
-    if time_budget <= 0 or max_nodes <= 0:
+    if wall_limit is None:
+        wall_limit = WALL_LIMIT_FACTOR * budget
+    st = _State(budget=budget, deadline=t0 + wall_limit, max_nodes=max_nodes, max_width=max_width,
+                max_vars=max_vars, model=work_model)
+    if budget <= 0 or max_nodes <= 0:
         return SearchResult(None, 0, 0, 0.0)
     log_phi, shift = _normalise(None if log_weights is None else np.asarray(log_weights, dtype=np.float64))
     try:
@@ -362,8 +437,8 @@ def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
             _components(num_vars, lits, clause_ptr, log_phi), st, {}, 0)
     except _OutOfBudget:
         ln = None
-    return SearchResult(ln, st.nodes, st.hits, time.monotonic() - t0)
+    return SearchResult(ln, st.nodes, st.hits, time.monotonic() - t0, st.work)
 
 
-__all__ = ["DEFAULT_SEARCH_BUDGET", "DEFAULT_SEARCH_NODES", "DEFAULT_SEARCH_WIDTH", "MAX_SEARCH_DEPTH", "SearchResult",
-           "search_log_count"]
+__all__ = ["DEFAULT_SEARCH_BUDGET", "DEFAULT_SEARCH_NODES", "DEFAULT_SEARCH_WIDTH", "DEFAULT_WORK_MODEL",
+           "MAX_SEARCH_DEPTH", "WALL_LIMIT_FACTOR", "SearchResult", "WorkModel", "search_log_count"]

@@ -93,7 +93,7 @@ class TrainConfig:
     enum_models: int = DEFAULT_ENUM_MODELS  # > 0: skip formulas with at most this many models (counting enumerates them,
     # see CountOptions.enum_models), so the model trains on what it will see; 0 keeps them
     search_budget: float = DEFAULT_SEARCH_BUDGET  # > 0: skip formulas the exact search decides in this many
-    # seconds (see CountOptions.search_budget); 0 keeps them
+    # seconds of reference-machine work (see CountOptions.search_budget); 0 keeps them
     equivalences: bool = True  # simplify with equivalent-literal substitution (inference repeats the choice)
     ema: float = 0.0  # > 0: validate and save an exponential moving average of the weights,
     # updated after every step with this decay (0 disables; raw weights are kept for --resume)
@@ -256,7 +256,7 @@ def _prepare_row(job: tuple) -> tuple[Example | None, str | None]:
             return None, "few models (enumerated)"
     if cfg.search_budget > 0:
         if search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi,
-                            time_budget=cfg.search_budget).ln_count is not None:
+                            budget=cfg.search_budget).ln_count is not None:
             return None, "decided by exact search"
     ex = Example(file=row["file"], family=family, ln_count=label, residual=r, n_vars=formula.num_vars,
                  exact_seconds=_float(row.get("exact_seconds")), split=split, extra=extra)

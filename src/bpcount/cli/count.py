@@ -66,7 +66,9 @@ DEFAULT_METHOD = "bpnn"
               help="Seconds for that enumeration.")
 @click.option("--search-budget", type=click.FloatRange(min=0.0), default=DEFAULT_SEARCH_BUDGET, show_default=True,
               help="Seconds of exact search (branch, simplify, split into components, cache) on what the "
-                   "earlier stages leave; exact if it finishes in time, else the method estimates. 0 disables.")
+                   "earlier stages leave; exact if it finishes, else the method estimates. Counted as work "
+                   "on a reference machine, so every machine decides the same formulas; a wall-clock limit of "
+                   "5x the budget still applies. 0 disables.")
 @click.option("--on-nonconvergence", type=click.Choice(["report", "error"]), default="report", show_default=True,
               help="report: print the last iterate's estimate with converged=false; error: no estimate (exit 1).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
@@ -85,8 +87,9 @@ DEFAULT_METHOD = "bpnn"
               help="CPU threads for torch [default: torch's choice]. Use 1 on a busy machine.")
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Worker processes for the per-formula CPU stages (reading, simplification, SAT check, "
-                   "enumeration, exact search), which then run beside the engine. 0: one per CPU. Each "
-                   "search budget is wall time: give each job a CPU of its own.")
+                   "enumeration, exact search), which then run beside the engine. 0: one per CPU. Give "
+                   "each job a CPU of its own: the enumeration budgets and the search's wall-clock limit "
+                   "are wall time.")
 @click.option("--task", type=click.Choice(["mc", "wmc", "pmc", "pwmc"]), default=None,
               help="MCC wrapper option; pmc/pwmc are refused unless --ignore-projection.")
 @click.option("--tmpdir", default=None, hidden=True, help="MCC wrapper option (accepted, unused).")

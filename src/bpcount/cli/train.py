@@ -72,14 +72,14 @@ from bpcount.search import DEFAULT_SEARCH_BUDGET
               help="Skip formulas with at most this many models: counting enumerates those exactly "
                    "(bpcount --enum-models). 0 trains on them too.")
 @click.option("--search-budget", type=click.FloatRange(min=0.0), default=DEFAULT_SEARCH_BUDGET, show_default=True,
-              help="Skip formulas the exact search decides within this many seconds: counting decides them "
-                   "exactly (bpcount --search-budget). 0 trains on them too.")
+              help="Skip formulas the exact search decides within this many seconds (reference-machine "
+                   "work, as bpcount --search-budget): counting decides them exactly. 0 trains on them too.")
 @click.option("--equivalences/--no-equivalences", default=True, show_default=True,
               help="Simplify with equivalent-literal substitution. Stored in the checkpoint: counting with "
                    "the model simplifies the same way.")
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Worker processes that read, simplify and run the exact stages on the formulas before "
-                   "training (0: one per CPU). The search budget is wall time: give each job a CPU.")
+                   "training (0: one per CPU). Give each job a CPU: the search's wall-clock limit is wall time.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
