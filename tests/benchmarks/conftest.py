@@ -30,3 +30,8 @@ def accuracy_script():
 @pytest.fixture(scope="module")
 def batch_script():
     return load_script("batch")
+
+
+@pytest.fixture(scope="module")
+def search_work_script():
+    return load_script("search_work")

@@ -1,0 +1,248 @@
+"""Calibrate the exact search's work model (``bpcount.search.WorkModel``) on this machine.
+
+``--search-budget`` is charged work, not wall time: before each step the search adds the seconds
+that step is predicted to take on the reference machine, from its size. This script measures those
+predictions against this machine and this code, in two passes over the residuals the simplifier
+leaves for the search:
+
+1. *profile*: the search runs at ``--budget`` under the default model while every step is timed
+   (simplification of a node, cache key of a component, greedy elimination order, bucket
+   elimination); per step kind, non-negative least squares fits the model's coefficients to the
+   step sizes (:func:`fit_work_model`);
+2. *check*: the whole searches again, charged by the fitted model: per formula, wall time / charge,
+   and which formulas each model decides.
+
+Refit after a change that makes search steps faster or slower (and paste the fitted constants into
+``WorkModel``); otherwise the budget keeps meaning seconds of the old code. Takes about twice the
+budget per searched formula: ~11 min for the train and unlabeled splits at 2 s.
+
+    python benchmarks/search_work.py --labels ../shared/bench/labels.csv --splits train,unlabeled \\
+        --out benchmarks/results/search_work.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import platform
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+import bpcount.search as search
+import bpcount.simplify as simplify_module
+from bpcount import __version__
+from bpcount.cnf import read_dimacs
+from bpcount.simplify import simplify
+
+#: Step kind → the WorkModel fields fitted to it, in feature order; the features are named after
+#: the step's size: 1 (a constant per step), edges (literal occurrences), vars, entries (table
+#: entries of the elimination, Σ 2^(degree + 1) over the order).
+STEP_FIELDS = {
+    "node": (("node", "1"), ("node_edge", "edges")),
+    "key": (("key", "1"), ("key_edge", "edges")),
+    "order": (("order_edge", "edges"), ("order_var", "vars")),
+    "elim": (("elim_var", "vars"), ("elim_entry", "entries")),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One timed search step: ``kind`` (a key of :data:`STEP_FIELDS`), ``seconds`` (wall), sizes."""
+
+    kind: str
+    seconds: float
+    edges: int
+    vars: int
+    entries: int = 0
+
+    def feature(self, name: str) -> float:
+        return 1.0 if name == "1" else float(getattr(self, name))
+
+
+def fit_work_model(steps: list[Step], base: search.WorkModel = search.DEFAULT_WORK_MODEL) -> search.WorkModel:
+    """Coefficients fitted by non-negative least squares per step kind (``base``'s for kinds with no
+    step)."""
+    from scipy.optimize import nnls
+
+    fitted = {}
+    by_kind = defaultdict(list)
+    for s in steps:
+        by_kind[s.kind].append(s)
+    for kind, fields in STEP_FIELDS.items():
+        rows = by_kind.get(kind)
+        if not rows:
+            continue
+        a = np.array([[s.feature(f) for _, f in fields] for s in rows])
+        t = np.array([s.seconds for s in rows])
+        coef, _ = nnls(a, t)
+        fitted.update({name: float(c) for (name, _), c in zip(fields, coef)})
+    return dataclasses.replace(base, **fitted)
+
+
+class StepTimer:
+    """Times the search's steps while active (wraps the functions bpcount.search calls)."""
+
+    def __init__(self):
+        self.steps: list[Step] = []
+        self._saved: list[tuple[object, str, object]] = []
+        self._entries: dict[int, int] = {}  # id(order array) → table entries, from greedy_order
+
+    def _patch(self, owner, name, wrapper):
+        self._saved.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, wrapper)
+
+    def __enter__(self):
+        steps, entries = self.steps, self._entries
+        real_simplify, real_order = simplify_module.simplify, search.greedy_order
+        real_stuck, real_eliminate, real_key = search.stuck_variables, search.eliminate, search._Component.key
+
+        def timed_simplify(formula, **kw):
+            t = time.perf_counter()
+            out = real_simplify(formula, **kw)
+            steps.append(Step("node", time.perf_counter() - t, len(formula.lits), formula.num_vars))
+            return out
+
+        def timed_order(num_vars, lits, clause_ptr, **kw):
+            t = time.perf_counter()
+            out = real_order(num_vars, lits, clause_ptr, **kw)
+            steps.append(Step("order", time.perf_counter() - t, len(lits), num_vars))
+            if out.order is not None:
+                entries[id(out.order)] = out.work
+            return out
+
+        def timed_stuck(num_vars, lits, clause_ptr, **kw):
+            t = time.perf_counter()
+            out = real_stuck(num_vars, lits, clause_ptr, **kw)
+            steps.append(Step("order", time.perf_counter() - t, len(lits), num_vars))
+            return out
+
+        def timed_eliminate(num_vars, lits, clause_ptr, log_weights, order):
+            t = time.perf_counter()
+            out = real_eliminate(num_vars, lits, clause_ptr, log_weights, order)
+            steps.append(Step("elim", time.perf_counter() - t, len(lits), num_vars, entries.pop(id(order), 0)))
+            return out
+
+        def timed_key(comp):
+            t = time.perf_counter()
+            out = real_key(comp)
+            steps.append(Step("key", time.perf_counter() - t, len(comp.lits), comp.num_vars))
+            return out
+
+        self._patch(simplify_module, "simplify", timed_simplify)
+        self._patch(search, "greedy_order", timed_order)
+        self._patch(search, "stuck_variables", timed_stuck)
+        self._patch(search, "eliminate", timed_eliminate)
+        self._patch(search._Component, "key", timed_key)
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, value in reversed(self._saved):
+            setattr(owner, name, value)
+        self._saved.clear()
+
+
+def residuals(paths: list[Path]):
+    """(name, residual) for each formula the simplifier (library defaults) leaves undecided."""
+    for p in paths:
+        s = simplify(read_dimacs(p))
+        if s.residual is not None and not s.unsat:
+            yield p.name, s.residual
+
+
+def run(paths: list[Path], budget: float, model: search.WorkModel, timer: StepTimer | None = None) -> list[dict]:
+    """One search per residual under ``model``; per formula: name, decided, nodes, seconds, work."""
+    out = []
+    for name, r in residuals(paths):
+        if timer is not None:
+            with timer:
+                res = search.search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=budget,
+                                              work_model=model)
+        else:
+            res = search.search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=budget,
+                                          work_model=model)
+        out.append({"name": name, "decided": res.ln_count is not None, "nodes": res.nodes,
+                    "seconds": res.seconds, "work": res.work})
+    return out
+
+
+def ratio_line(rows: list[dict], min_work: float) -> str:
+    r = np.array([x["seconds"] / x["work"] for x in rows if x["work"] > min_work])
+    if not len(r):
+        return "— | — | — | —"
+    p10, med, p90 = np.percentile(r, [10, 50, 90])
+    return f"{p10:.2f} | {med:.2f} | {p90:.2f} | {r.max():.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--labels", type=Path, help="labels.csv of ../shared/bench (formulas chosen by --splits)")
+    ap.add_argument("--splits", default="train,unlabeled", help="comma-separated splits of --labels")
+    ap.add_argument("--files", type=Path, nargs="*", default=[], help="formulas (instead of, or beside, --labels)")
+    ap.add_argument("--limit", type=int, default=None, help="at most this many formulas")
+    ap.add_argument("--budget", type=float, default=search.DEFAULT_SEARCH_BUDGET, help="search budget (s)")
+    ap.add_argument("--min-work", type=float, default=0.05,
+                    help="ratios only over formulas charged more than this many seconds")
+    ap.add_argument("--out", type=Path, default=None, help="markdown report (default: stdout)")
+    opts = ap.parse_args(argv)
+
+    paths = list(opts.files)
+    if opts.labels is not None:
+        splits = set(opts.splits.split(","))
+        with open(opts.labels, newline="") as fh:
+            paths += [opts.labels.parent / r["file"] for r in csv.DictReader(fh) if r.get("split") in splits]
+    if opts.limit is not None:
+        paths = paths[:opts.limit]
+    if not paths:
+        ap.error("no formulas: give --labels (with ../shared/bench) or --files")
+
+    t0 = time.perf_counter()
+    timer = StepTimer()
+    current = search.DEFAULT_WORK_MODEL
+    profiled = run(paths, opts.budget, current, timer)
+    fitted = fit_work_model(timer.steps, current)
+    checked = run(paths, opts.budget, fitted)
+
+    lines = [
+        "# Exact search work model: fitted on this machine against the current constants",
+        "",
+        f"bpcount {__version__}; Python {platform.python_version()}; {platform.machine()}. "
+        f"Command: `python benchmarks/search_work.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        f"{len(paths)} formulas, {len(profiled)} with a residual for the search; budget {opts.budget:g} s; "
+        f"{len(timer.steps)} timed steps; {time.perf_counter() - t0:.0f} s in all.",
+        "",
+        "| field | current (WorkModel) | fitted here |",
+        "|---|---|---|",
+    ]
+    for field in dataclasses.fields(search.WorkModel):
+        lines.append(f"| {field.name} | {getattr(current, field.name):.3g} | {getattr(fitted, field.name):.3g} |")
+    decided_both = sum(a["decided"] and b["decided"] for a, b in zip(profiled, checked))
+    lines += [
+        "",
+        f"Whole searches: wall time / charge over formulas charged more than {opts.min_work:g} s "
+        "(the profiled pass's wall time includes the profiler's own cost).",
+        "",
+        "| pass | model | decided | wall/charge p10 | median | p90 | max |",
+        "|---|---|---|---|---|---|---|",
+        f"| profile | current | {sum(x['decided'] for x in profiled)} | {ratio_line(profiled, opts.min_work)} |",
+        f"| check | fitted | {sum(x['decided'] for x in checked)} | {ratio_line(checked, opts.min_work)} |",
+        "",
+        f"Decided by both: {decided_both}. Only by the current model: "
+        f"{', '.join(a['name'] for a, b in zip(profiled, checked) if a['decided'] and not b['decided']) or 'none'}. "
+        f"Only by the fitted one: "
+        f"{', '.join(a['name'] for a, b in zip(profiled, checked) if b['decided'] and not a['decided']) or 'none'}.",
+    ]
+    text = "\n".join(lines) + "\n"
+    if opts.out is None:
+        sys.stdout.write(text)
+    else:
+        opts.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
