@@ -5,10 +5,10 @@ that step is predicted to take on the reference machine, from its size. This scr
 predictions against this machine and this code, in two passes over the residuals the simplifier
 leaves for the search:
 
-1. *profile*: the search runs at ``--budget`` under the default model while every step is timed
-   (simplification of a node, cache key of a component, greedy elimination order, bucket
-   elimination); per step kind, non-negative least squares fits the model's coefficients to the
-   step sizes (:func:`fit_work_model`);
+1. *profile*: the search runs at ``--budget`` under the default model while every step is counted
+   and timed (simplification of a node, cache key of a component, greedy elimination order, bucket
+   elimination); non-negative least squares on the relative error fits the model's coefficients so
+   that each whole search's charge matches its wall time (:func:`fit_work_model`);
 2. *check*: the whole searches again, charged by the fitted model: per formula, wall time / charge,
    and which formulas each model decides.
 
@@ -28,7 +28,6 @@ import dataclasses
 import platform
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -64,24 +63,31 @@ class Step:
         return 1.0 if name == "1" else float(getattr(self, name))
 
 
-def fit_work_model(steps: list[Step], base: search.WorkModel = search.DEFAULT_WORK_MODEL) -> search.WorkModel:
-    """Coefficients fitted by non-negative least squares per step kind (``base``'s for kinds with no
-    step)."""
+def aggregate(steps: list[Step]) -> dict[str, float]:
+    """One search's steps summed per WorkModel field: the field's feature over the steps of its kind
+    (the charge of the search is then Σ field × aggregate[field])."""
+    total = dict.fromkeys((name for fields in STEP_FIELDS.values() for name, _ in fields), 0.0)
+    for s in steps:
+        for name, feature in STEP_FIELDS[s.kind]:
+            total[name] += s.feature(feature)
+    return total
+
+
+def fit_work_model(features: list[dict[str, float]], seconds: list[float],
+                   base: search.WorkModel = search.DEFAULT_WORK_MODEL) -> search.WorkModel:
+    """Coefficients that make each whole search's charge match its wall time: non-negative least
+    squares on the relative error (Σ over searches of ((charge − seconds) / seconds)²), so that every
+    formula counts alike, and the steps the profiler does not time (splitting into components, the
+    bookkeeping) are spread over the fitted ones. ``features``: :func:`aggregate` per search;
+    fields no search has keep ``base``'s value."""
     from scipy.optimize import nnls
 
-    fitted = {}
-    by_kind = defaultdict(list)
-    for s in steps:
-        by_kind[s.kind].append(s)
-    for kind, fields in STEP_FIELDS.items():
-        rows = by_kind.get(kind)
-        if not rows:
-            continue
-        a = np.array([[s.feature(f) for _, f in fields] for s in rows])
-        t = np.array([s.seconds for s in rows])
-        coef, _ = nnls(a, t)
-        fitted.update({name: float(c) for (name, _), c in zip(fields, coef)})
-    return dataclasses.replace(base, **fitted)
+    names = [f.name for f in dataclasses.fields(search.WorkModel)]
+    a = np.array([[f[n] for n in names] for f in features], dtype=np.float64)
+    t = np.asarray(seconds, dtype=np.float64)
+    used = a.any(axis=0)
+    coef, _ = nnls(a[:, used] / t[:, None], np.ones(len(t)))
+    return dataclasses.replace(base, **{n: float(c) for n, c in zip(np.array(names)[used], coef)})
 
 
 class StepTimer:
@@ -155,9 +161,11 @@ def residuals(paths: list[Path]):
 
 
 def run(paths: list[Path], budget: float, model: search.WorkModel, timer: StepTimer | None = None) -> list[dict]:
-    """One search per residual under ``model``; per formula: name, decided, nodes, seconds, work."""
+    """One search per residual under ``model``; per formula: name, decided, nodes, seconds, work,
+    and with ``timer`` the :func:`aggregate` of its timed steps (``features``)."""
     out = []
     for name, r in residuals(paths):
+        start = 0 if timer is None else len(timer.steps)
         if timer is not None:
             with timer:
                 res = search.search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=budget,
@@ -165,8 +173,11 @@ def run(paths: list[Path], budget: float, model: search.WorkModel, timer: StepTi
         else:
             res = search.search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=budget,
                                           work_model=model)
-        out.append({"name": name, "decided": res.ln_count is not None, "nodes": res.nodes,
-                    "seconds": res.seconds, "work": res.work})
+        row = {"name": name, "decided": res.ln_count is not None, "nodes": res.nodes,
+               "seconds": res.seconds, "work": res.work}
+        if timer is not None:
+            row["features"] = aggregate(timer.steps[start:])
+        out.append(row)
     return out
 
 
@@ -204,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     timer = StepTimer()
     current = search.DEFAULT_WORK_MODEL
     profiled = run(paths, opts.budget, current, timer)
-    fitted = fit_work_model(timer.steps, current)
+    fit_rows = [x for x in profiled if x["work"] > opts.min_work]
+    fitted = fit_work_model([x["features"] for x in fit_rows], [x["seconds"] for x in fit_rows], current)
     checked = run(paths, opts.budget, fitted)
 
     lines = [
@@ -224,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         f"Whole searches: wall time / charge over formulas charged more than {opts.min_work:g} s "
-        "(the profiled pass's wall time includes the profiler's own cost).",
+        f"({len(fit_rows)} in the profiled pass, which the fit used; its wall time includes the profiler's "
+        "own cost).",
         "",
         "| pass | model | decided | wall/charge p10 | median | p90 | max |",
         "|---|---|---|---|---|---|---|",

@@ -11,21 +11,28 @@ import bpcount.search as search
 import bpcount.simplify as simplify_module
 
 
-def test_fit_recovers_the_coefficients_of_exactly_linear_step_times(search_work_script):
+def test_fit_recovers_the_coefficients_of_exactly_linear_search_times(search_work_script):
+    """Searches whose wall time is exactly the charge of known coefficients: the fit finds them."""
     truth = search.WorkModel(node=3e-4, node_edge=5e-8, key=2e-5, key_edge=1e-8, order_edge=6e-7,
                              order_var=2e-6, elim_var=9e-6, elim_entry=3e-9)
     rng = np.random.default_rng(0)
-    steps = []
-    for kind, fields in search_work_script.STEP_FIELDS.items():
-        for _ in range(40):
-            step = search_work_script.Step(kind, 0.0, edges=int(rng.integers(10, 10**5)),
-                                           vars=int(rng.integers(5, 10**4)), entries=int(rng.integers(0, 10**6)))
-            seconds = sum(getattr(truth, name) * step.feature(f) for name, f in fields)
-            steps.append(dataclasses.replace(step, seconds=seconds))
-    fitted = search_work_script.fit_work_model(steps, base=search.WorkModel(**{
-        f.name: 1.0 for f in dataclasses.fields(search.WorkModel)}))
+    kinds = list(search_work_script.STEP_FIELDS)
+    features, seconds = [], []
+    for _ in range(60):
+        steps = [search_work_script.Step(kinds[int(rng.integers(len(kinds)))], 0.0, edges=int(rng.integers(10, 10**5)),
+                                         vars=int(rng.integers(5, 10**4)), entries=int(rng.integers(0, 10**6)))
+                 for _ in range(int(rng.integers(4, 30)))]
+        agg = search_work_script.aggregate(steps)
+        features.append(agg)
+        seconds.append(sum(getattr(truth, name) * value for name, value in agg.items()))
+    base = search.WorkModel(**{f.name: 1.0 for f in dataclasses.fields(search.WorkModel)})
+    fitted = search_work_script.fit_work_model(features, seconds, base=base)
     for f in dataclasses.fields(search.WorkModel):
         assert np.isclose(getattr(fitted, f.name), getattr(truth, f.name), rtol=1e-6, atol=1e-15), f.name
+    # a field no search exercised keeps the base value
+    no_keys = [dict(a, key=0.0, key_edge=0.0) for a in features]
+    kept = search_work_script.fit_work_model(no_keys, seconds, base=base)
+    assert kept.key == kept.key_edge == 1.0
 
 
 def test_small_run_reports_every_field_and_restores_the_search(tmp_path, search_work_script):
