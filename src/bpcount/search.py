@@ -162,10 +162,6 @@ class _State:
         if self.work > self.budget:
             raise _OutOfBudget
 
-    def charge_order(self, comp: _Component) -> None:
-        """Charge a greedy elimination order of ``comp``."""
-        self.charge(self.model.order_edge * len(comp.lits) + self.model.order_var * comp.num_vars)
-
 
 @dataclass(frozen=True)
 class _Component:
@@ -273,6 +269,16 @@ def _free_log_count(num_vars: int, log_phi: np.ndarray | None) -> float:
     return num_vars * math.log(2.0) if log_phi is None else float(log_weight_totals(log_phi).sum())
 
 
+def _greedy(order_fn, comp: _Component, st: _State):
+    """``order_fn`` (bpcount.elimination.greedy_order or stuck_variables) on ``comp`` at the search's
+    width, charged as one greedy elimination order; its deadline is the search's wall-clock limit."""
+    st.charge(st.model.order_edge * len(comp.lits) + st.model.order_var * comp.num_vars)
+    try:
+        return order_fn(comp.num_vars, comp.lits, comp.clause_ptr, max_width=st.max_width, deadline=st.deadline)
+    except OrderTimeout:
+        raise _OutOfBudget from None
+
+
 def _branch_variable(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.ndarray] | None = None) -> int:
     """The 1-based local variable to branch on: among the variables where the greedy min-degree
     elimination order gets stuck above the search's width (bpcount.elimination.stuck_variables), the one
@@ -287,12 +293,7 @@ def _branch_variable(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.n
     occurrences = np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:]
     if st.max_width > 0:
         if stuck is None:
-            st.charge_order(comp)
-            try:
-                stuck = stuck_variables(comp.num_vars, comp.lits, comp.clause_ptr, max_width=st.max_width,
-                                        deadline=st.deadline)
-            except OrderTimeout:
-                raise _OutOfBudget from None
+            stuck = _greedy(stuck_variables, comp, st)
         left, degree = stuck
         if len(left):
             return int(left[np.argmax(occurrences[left] * degree)]) + 1
@@ -373,12 +374,7 @@ def _eliminate(comp: _Component, st: _State) -> tuple[float | None, tuple[np.nda
     (None, where the greedy order got stuck, or None when it never ran to the width bound)."""
     if st.max_width <= 0:
         return None, None
-    st.charge_order(comp)
-    try:
-        found = greedy_order(comp.num_vars, comp.lits, comp.clause_ptr, max_width=st.max_width,
-                             deadline=st.deadline)
-    except OrderTimeout:
-        raise _OutOfBudget from None
+    found = _greedy(greedy_order, comp, st)
     if found.order is None:
         return None, found.stuck
     st.charge(st.model.elim_var * comp.num_vars + st.model.elim_entry * found.work)
