@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         "no variable elimination, no model enumeration and no exact search (`--exact-width 0 --enum-models 0 "
         "--search-budget 0`: the estimator alone, apart from enumerating components of ≤ 20 variables); "
         "`+nosearch`: every exact stage but the search (`--search-budget 0`); `+searchN`: a search budget of "
-        f"N seconds instead of the default {DEFAULT_SEARCH_BUDGET:g} (`--search-budget N`). Errors are ln Ẑ − ln Z. "
+        f"N seconds (reference-machine work) instead of the default {DEFAULT_SEARCH_BUDGET:g} (`--search-budget N`). Errors are ln Ẑ − ln Z. "
         "`exact`: formulas "
         "the method answered exactly (simplifier: enumeration of small components, variable elimination of "
         "narrow ones; SAT enumeration of formulas with ≤ 1024 models; the exact search finishing within its budget; all "
