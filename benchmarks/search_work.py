@@ -23,6 +23,7 @@ budget per searched formula: ~11 min for the train and unlabeled splits at 2 s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import platform
@@ -38,38 +39,30 @@ from bpcount import __version__
 from bpcount.cnf import read_dimacs
 from bpcount.simplify import simplify
 
-#: Step kind → the WorkModel fields fitted to it, in feature order; the features are named after
-#: the step's size: 1 (a constant per step), edges (literal occurrences), vars, entries (table
-#: entries of the elimination, Σ 2^(degree + 1) over the order).
-STEP_FIELDS = {
-    "node": (("node", "1"), ("node_edge", "edges")),
-    "key": (("key", "1"), ("key_edge", "edges")),
-    "order": (("order_edge", "edges"), ("order_var", "vars")),
-    "elim": (("elim_var", "vars"), ("elim_entry", "entries")),
-}
-
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """One timed search step: ``kind`` (a key of :data:`STEP_FIELDS`), ``seconds`` (wall), sizes."""
+    """One timed search step: ``kind`` (a key of ``search.WORK_TERMS``), ``seconds`` (wall), and the
+    sizes its charge multiplies (``search.step_cost``)."""
 
     kind: str
     seconds: float
     edges: int
-    vars: int
+    variables: int
     entries: int = 0
 
-    def feature(self, name: str) -> float:
+    def size(self, name: str) -> float:
+        """The size a WORK_TERMS entry names: "1", "edges", "variables" or "entries"."""
         return 1.0 if name == "1" else float(getattr(self, name))
 
 
 def aggregate(steps: list[Step]) -> dict[str, float]:
-    """One search's steps summed per WorkModel field: the field's feature over the steps of its kind
-    (the charge of the search is then Σ field × aggregate[field])."""
-    total = dict.fromkeys((name for fields in STEP_FIELDS.values() for name, _ in fields), 0.0)
+    """One search's steps summed per WorkModel field: the size the field multiplies, over the steps of
+    its kind (the search's charge is then Σ field × aggregate[field])."""
+    total = dict.fromkeys((field for terms in search.WORK_TERMS.values() for field, _ in terms), 0.0)
     for s in steps:
-        for name, feature in STEP_FIELDS[s.kind]:
-            total[name] += s.feature(feature)
+        for field, size in search.WORK_TERMS[s.kind]:
+            total[field] += s.size(size)
     return total
 
 
@@ -166,11 +159,7 @@ def run(paths: list[Path], budget: float, model: search.WorkModel, timer: StepTi
     out = []
     for name, r in residuals(paths):
         start = 0 if timer is None else len(timer.steps)
-        if timer is not None:
-            with timer:
-                res = search.search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=budget,
-                                              work_model=model)
-        else:
+        with timer if timer is not None else contextlib.nullcontext():
             res = search.search_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=budget,
                                           work_model=model)
         row = {"name": name, "decided": res.ln_count is not None, "nodes": res.nodes,

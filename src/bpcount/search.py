@@ -97,6 +97,23 @@ class WorkModel:
     elim_entry: float = 3.9e-9
 
 
+#: Step kind → the :class:`WorkModel` fields charged for it, each with the step size it multiplies:
+#: ``"1"`` (once per step), ``"edges"`` (literal occurrences), ``"variables"``, ``"entries"`` (table
+#: entries). One table for the search's charges and for the fit in benchmarks/search_work.py.
+WORK_TERMS = {
+    "node": (("node", "1"), ("node_edge", "edges")),
+    "key": (("key", "1"), ("key_edge", "edges")),
+    "order": (("order_edge", "edges"), ("order_var", "variables")),
+    "elim": (("elim_var", "variables"), ("elim_entry", "entries")),
+}
+
+
+def step_cost(model: WorkModel, kind: str, *, edges: int = 0, variables: int = 0, entries: int = 0) -> float:
+    """Reference-machine seconds ``model`` charges for one step of ``kind`` (a key of :data:`WORK_TERMS`)."""
+    size = {"1": 1, "edges": edges, "variables": variables, "entries": entries}
+    return sum(getattr(model, field) * size[name] for field, name in WORK_TERMS[kind])
+
+
 #: The work model the search charges by default.
 DEFAULT_WORK_MODEL = WorkModel()
 
@@ -272,7 +289,7 @@ def _free_log_count(num_vars: int, log_phi: np.ndarray | None) -> float:
 def _greedy(order_fn, comp: _Component, st: _State):
     """``order_fn`` (bpcount.elimination.greedy_order or stuck_variables) on ``comp`` at the search's
     width, charged as one greedy elimination order; its deadline is the search's wall-clock limit."""
-    st.charge(st.model.order_edge * len(comp.lits) + st.model.order_var * comp.num_vars)
+    st.charge(step_cost(st.model, "order", edges=len(comp.lits), variables=comp.num_vars))
     try:
         return order_fn(comp.num_vars, comp.lits, comp.clause_ptr, max_width=st.max_width, deadline=st.deadline)
     except OrderTimeout:
@@ -310,7 +327,7 @@ def _count_formula(formula: Formula, st: _State, cache: dict, depth: int,
     st.nodes += 1
     if st.nodes > st.max_nodes or depth > MAX_SEARCH_DEPTH or time.monotonic() > st.deadline:
         raise _OutOfBudget
-    st.charge(st.model.node + st.model.node_edge * len(formula.lits))
+    st.charge(step_cost(st.model, "node", edges=len(formula.lits)))
     # elimination is left to _count_components, which caches what it eliminates too
     s = simplify(formula, exact_max_vars=st.max_vars, exact_max_width=0)
     if s.unsat:
@@ -350,7 +367,7 @@ def _count_components(comps: list[_Component], st: _State, cache: dict, depth: i
         if len(comp.clause_ptr) == 1:  # variables in no clause: each free
             total += _free_log_count(comp.num_vars, comp.log_phi)
             continue
-        st.charge(st.model.key + st.model.key_edge * len(comp.lits))
+        st.charge(step_cost(st.model, "key", edges=len(comp.lits)))
         key = comp.key()
         ln = cache.get(key)
         if ln is None:
@@ -377,7 +394,7 @@ def _eliminate(comp: _Component, st: _State) -> tuple[float | None, tuple[np.nda
     found = _greedy(greedy_order, comp, st)
     if found.order is None:
         return None, found.stuck
-    st.charge(st.model.elim_var * comp.num_vars + st.model.elim_entry * found.work)
+    st.charge(step_cost(st.model, "elim", variables=comp.num_vars, entries=found.work))
     return eliminate(comp.num_vars, comp.lits, comp.clause_ptr, comp.log_phi, found.order), None
 
 
@@ -443,4 +460,5 @@ def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
 
 
 __all__ = ["DEFAULT_SEARCH_BUDGET", "DEFAULT_SEARCH_NODES", "DEFAULT_SEARCH_WIDTH", "DEFAULT_WORK_MODEL",
-           "MAX_SEARCH_DEPTH", "WALL_LIMIT_FACTOR", "SearchResult", "WorkModel", "search_log_count"]
+           "MAX_SEARCH_DEPTH", "WALL_LIMIT_FACTOR", "WORK_TERMS", "SearchResult", "WorkModel", "search_log_count",
+           "step_cost"]

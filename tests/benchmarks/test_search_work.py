@@ -12,19 +12,23 @@ import bpcount.simplify as simplify_module
 
 
 def test_fit_recovers_the_coefficients_of_exactly_linear_search_times(search_work_script):
-    """Searches whose wall time is exactly the charge of known coefficients: the fit finds them."""
+    """Searches whose wall time is exactly the search's charge under known coefficients: the
+    aggregate reproduces that charge and the fit finds the coefficients."""
     truth = search.WorkModel(node=3e-4, node_edge=5e-8, key=2e-5, key_edge=1e-8, order_edge=6e-7,
                              order_var=2e-6, elim_var=9e-6, elim_entry=3e-9)
     rng = np.random.default_rng(0)
-    kinds = list(search_work_script.STEP_FIELDS)
+    kinds = list(search.WORK_TERMS)
     features, seconds = [], []
     for _ in range(60):
         steps = [search_work_script.Step(kinds[int(rng.integers(len(kinds)))], 0.0, edges=int(rng.integers(10, 10**5)),
-                                         vars=int(rng.integers(5, 10**4)), entries=int(rng.integers(0, 10**6)))
+                                         variables=int(rng.integers(5, 10**4)), entries=int(rng.integers(0, 10**6)))
                  for _ in range(int(rng.integers(4, 30)))]
         agg = search_work_script.aggregate(steps)
         features.append(agg)
-        seconds.append(sum(getattr(truth, name) * value for name, value in agg.items()))
+        # the search's own charges (search.step_cost) for these steps
+        seconds.append(sum(search.step_cost(truth, st.kind, edges=st.edges, variables=st.variables,
+                                            entries=st.entries) for st in steps))
+        assert np.isclose(seconds[-1], sum(getattr(truth, name) * value for name, value in agg.items()))
     base = search.WorkModel(**{f.name: 1.0 for f in dataclasses.fields(search.WorkModel)})
     fitted = search_work_script.fit_work_model(features, seconds, base=base)
     for f in dataclasses.fields(search.WorkModel):
