@@ -33,6 +33,7 @@ from bpcount.search import DEFAULT_SEARCH_BUDGET
 
 BENCH = Path("/work/shared/bench")
 WITHIN = 0.18  # |Δ ln Z| tolerance: ln(1.2) ≈ 0.182, the MCC acceptance band for approximate counts
+BOUND_SLACK = 1e-6  # nats: float rounding allowed when checking that a proven bound holds
 
 
 def load_rows(labels: Path, split: str, families: list[str] | None) -> list[dict]:
@@ -54,9 +55,11 @@ def run_method(rows: list[dict], root: Path, method: str, checkpoint: str | None
         if s.startswith("cond"):
             extra["condition"] = int(s[4:])
         elif s == "noexact":  # the estimator alone: no elimination, no model enumeration, no search
-            extra.update(exact_max_width=0, enum_models=0, search_budget=0.0)
+            extra.update(exact_max_width=0, enum_models=0, search_budget=0.0, bound_budget=0.0)
         elif s == "nosearch":  # every exact stage but the search
             extra["search_budget"] = 0.0
+        elif s == "nobound":  # no mini-bucket upper bound (estimates clamped to the trivial range only)
+            extra["bound_budget"] = 0.0
         elif s.startswith("search"):  # the exact search with a budget of N seconds
             extra["search_budget"] = float(s[6:])
         else:
@@ -91,6 +94,7 @@ def summarise(rows: list[dict], results: dict[str, list]) -> list[dict]:
         rec = {"family": fam, "n": int(sat.sum()), "unsat": int((~sat).sum())}
         for m, res in results.items():
             errs, approx, failed, unsat_ok = [], [], 0, 0
+            held, widths = 0, []  # proven bounds of approximate answers: contain the label? how wide?
             for j, i in enumerate(idx):
                 r = res[i]
                 if not sat[j]:
@@ -102,6 +106,10 @@ def summarise(rows: list[dict], results: dict[str, list]) -> list[dict]:
                 errs.append(r.ln_count - labels[j])
                 if not r.exact:
                     approx.append(r.ln_count - labels[j])
+                    lo, hi = r.bounds
+                    if lo is not None and hi is not None:
+                        held += int(lo - BOUND_SLACK <= labels[j] <= hi + BOUND_SLACK)
+                        widths.append(hi - lo)
             e = np.abs(np.array(errs))
             a = np.abs(np.array(approx))
             rec[m] = {
@@ -112,6 +120,8 @@ def summarise(rows: list[dict], results: dict[str, list]) -> list[dict]:
                 "approx_rmse": float(np.sqrt(np.mean(a ** 2))) if len(a) else math.nan,
                 "approx_median": float(np.median(a)) if len(a) else math.nan,
                 "seconds": float(sum(res[i].seconds for i in idx)),
+                "bounds_n": len(widths), "bounds_held": held,
+                "bounds_width_median": float(np.median(widths)) if widths else math.nan,
             }
         out.append(rec)
     return out
@@ -123,10 +133,12 @@ def write_per_formula(path: Path, split: str, rows: list[dict], results: dict[st
     with path.open("a", newline="") as fh:
         w = csv.writer(fh)
         if new:
-            w.writerow(["split", "file", "family", "ln_count"] + [f"{m}{c}" for m in results for c in ("", " exact")])
+            w.writerow(["split", "file", "family", "ln_count"]
+                       + [f"{m}{c}" for m in results for c in ("", " exact", " lower", " upper")])
         for i, r in enumerate(rows):
             w.writerow([split, r["file"], r["family"], r["ln_count"]]
-                       + [x for m in results for x in (results[m][i].ln_count, int(results[m][i].exact))])
+                       + [x for m in results for x in (results[m][i].ln_count, int(results[m][i].exact),
+                                                       *results[m][i].bounds)])
 
 
 def table(summary: list[dict], methods: list[str]) -> list[str]:
@@ -153,6 +165,10 @@ def table(summary: list[dict], methods: list[str]) -> list[str]:
             s = rec[m]
             cells += [str(s["n_approx"]), f"{s['approx_rmse']:.3f}", f"{s['approx_median']:.3f}"]
         lines.append("| " + " | ".join(cells) + " |")
+    every = next(r for r in summary if r["family"] == "all")
+    lines += ["", "Proven bounds [ln_lower, ln_upper] of the approximate answers: "
+              + "; ".join(f"{m} contain the label on {every[m]['bounds_held']} of {every[m]['bounds_n']}, "
+                          f"median width {every[m]['bounds_width_median']:.1f} nats" for m in methods) + "."]
     unsat = [(r["family"], r["unsat"], {m: r[m]["unsat_ok"] for m in methods}) for r in summary
              if r["unsat"] and r["family"] != "all"]
     for fam, n, ok in unsat:

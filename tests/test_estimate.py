@@ -29,7 +29,7 @@ def test_bp_on_trees_above_enumeration_cap_is_accurate():
     for _ in range(5):
         clauses, n = random_tree_formula(rng, 6)  # ≤ 19 variables
         f = Formula.from_clauses(clauses, n + 3)  # three free variables on top
-        (r,) = count([f], options=CountOptions(device="cpu", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0))
+        (r,) = count([f], options=CountOptions(device="cpu", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0))
         (ref,) = count([f], options=CountOptions(exact_max_vars=24))  # vectorised enumeration
         assert not r.exact and r.converged and ref.exact
         assert abs(r.ln_count - ref.ln_count) < 1e-8
@@ -40,9 +40,9 @@ def test_unsat_found_by_sat_solver_is_reported_exactly():
     p = lambda i, j: 3 * i + j + 1  # noqa: E731
     clauses = [[p(i, j) for j in range(3)] for i in range(4)]
     clauses += [[-p(i, j), -p(k, j)] for j in range(3) for i in range(4) for k in range(i + 1, 4)]
-    (r,) = count([Formula.from_clauses(clauses, 12)], options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0))
+    (r,) = count([Formula.from_clauses(clauses, 12)], options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0))
     assert r.ln_count == -math.inf and r.satisfiable is False and r.stats["unsat_reason"] == "SAT solver"
-    (r,) = count([Formula.from_clauses(clauses, 12)], options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, sat_check=False))
+    (r,) = count([Formula.from_clauses(clauses, 12)], options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, sat_check=False))
     assert math.isfinite(r.ln_count) and r.satisfiable is None  # BP alone proves nothing
 
 
@@ -78,7 +78,7 @@ def test_nonconvergence_policy_error_gives_no_estimate():
     rng = np.random.default_rng(3)
     clauses = [list(rng.choice(np.arange(1, 41), 3, replace=False) * rng.choice([-1, 1], 3)) for _ in range(170)]
     f = Formula.from_clauses(clauses, 40)
-    opts = CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, max_iters=3, damping=0.0, sat_check=False)
+    opts = CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, max_iters=3, damping=0.0, sat_check=False)
     (r,) = count([f], options=opts)
     assert r.status == "ok" and r.converged is False and math.isfinite(r.ln_count)
     (r,) = count([f], options=CountOptions(**{**opts.__dict__, "on_nonconvergence": "error"}))
@@ -88,8 +88,8 @@ def test_nonconvergence_policy_error_gives_no_estimate():
 def test_batch_size_does_not_change_results():
     rng = np.random.default_rng(4)
     formulas = [random_formula(rng, 30, 60, kmax=3) for _ in range(9)]
-    a = count(formulas, options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, batch_size=1, sat_check=False))
-    b = count(formulas, options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, batch_size=4, sat_check=False))
+    a = count(formulas, options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, batch_size=1, sat_check=False))
+    b = count(formulas, options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, batch_size=4, sat_check=False))
     for x, y in zip(a, b):
         assert x.status == y.status
         if x.ln_count is not None:
@@ -125,18 +125,18 @@ def test_equivalence_policy_per_method(tmp_path):
 
     f = _equivalence_formula()
     subst = lambda r: r.stats["equivalent_vars"]  # noqa: E731
-    (bp,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0))
+    (bp,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0))
     assert subst(bp) == 2  # bp substitutes by default
-    (bp_off,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, equivalences=False))
+    (bp_off,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, equivalences=False))
     assert subst(bp_off) == 0
     # a BPNN simplifies as its checkpoint was trained (absent key: without substitution)
     for trained_with in (None, True, False):
         path = tmp_path / f"m{trained_with}.pt"
         tc = {} if trained_with is None else {"equivalences": trained_with}
         save_checkpoint(path, BPNN(BPNNConfig(num_layers=2)).to(torch.float64), train_config=tc)
-        (r,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0))
+        (r,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0))
         assert r.status == "ok" and subst(r) == (2 if trained_with else 0)
-        (forced,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0,
+        (forced,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0,
                                                     equivalences=True))
         assert subst(forced) == 2
 
@@ -178,7 +178,7 @@ def test_float32_run_agrees_with_float64_cpu_where_both_converge(method):
 
     second = "cuda" if torch.cuda.is_available() else "cpu"
     formulas = [make_formula("kcnf", 4, i, n=60, ratio=3.5) for i in range(16)]  # CPU: 12 (bp), 14 converge
-    opts = dict(method=method, exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, sat_check=False)
+    opts = dict(method=method, exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, sat_check=False)
     ref = count(formulas, options=CountOptions(device="cpu", dtype="float64", **opts))
     low = count(formulas, options=CountOptions(device=second, dtype="float32", **opts))
     both = [(a, b) for a, b in zip(ref, low) if a.converged and b.converged and math.isfinite(a.ln_count)]
@@ -230,3 +230,52 @@ def test_an_unexpected_failure_while_preparing_one_input_is_isolated(monkeypatch
     assert [r.status for r in out] == ["ok", "error", "ok"]
     assert out[1].error_kind == "runtime" and "MemoryError: simulated" in out[1].error
     assert out[0].exact and out[2].exact
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_proven_bounds_contain_the_count_and_the_estimate(weighted):
+    """Estimated formulas (exact stages off): lower ≤ brute-force ln Z ≤ upper, the estimate lies
+    inside, the enumeration's models raise the lower bound (unweighted) and the mini-bucket bound is
+    below the trivial one on some formulas."""
+    from tests.test_elimination import random_clauses
+
+    rng = np.random.default_rng(21 + weighted)
+    formulas = [Formula.from_clauses(random_clauses(rng, 12, int(rng.integers(15, 40)), kmin=2, kmax=3), 12,
+                                     weights=rng.uniform(0.05, 1.0, size=(12, 2)) if weighted else None)
+                for _ in range(30)]
+    opts = CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, search_budget=0, enum_models=4)
+    seen = tighter = raised = 0
+    for f, r in zip(formulas, count(formulas, options=opts)):
+        truth = brute_log_count(f)
+        if r.status != "ok" or r.exact:
+            continue
+        seen += 1
+        lo, hi = r.bounds
+        assert lo - 1e-9 <= truth <= hi + 1e-9
+        assert lo <= r.ln_count <= hi
+        info = r.stats["bounds"]
+        assert (info["ln_lower"], info["ln_upper"]) == (lo, hi)
+        tighter += hi < r.ln_count + 50 and info["minibucket"] and hi < _trivial_upper(f) - 1e-6
+        raised += math.isfinite(lo) and lo >= math.log(5) - 1e-9  # 5 models found: enumeration stopped
+    assert seen >= 15 and tighter >= 10
+    assert (raised >= 5) if not weighted else (raised == 0)
+
+
+def _trivial_upper(f: Formula) -> float:
+    if f.weights is None:
+        return f.num_vars * math.log(2)
+    return float(np.log(f.weights.sum(axis=1)).sum())
+
+
+def test_exact_answers_report_the_count_as_both_bounds_and_zero_budget_keeps_the_trivial_range():
+    f = Formula.from_clauses([[1, 2], [-2, 3]], 4)
+    (r,) = count([f], options=CountOptions(method="bp"))
+    assert r.exact and r.bounds == (r.ln_count, r.ln_count)
+    assert r.to_record()["ln_lower"] == r.to_record()["ln_upper"] == pytest.approx(math.log(8))
+    from tests.test_elimination import random_clauses
+
+    g = Formula.from_clauses(random_clauses(np.random.default_rng(4), 12, 20, kmin=2, kmax=3), 12)
+    opts = dict(method="bp", exact_max_vars=0, exact_max_width=0, search_budget=0, enum_models=0)
+    (off,) = count([g], options=CountOptions(**opts, bound_budget=0))
+    assert not off.exact and "minibucket" not in off.stats["bounds"]
+    assert off.bounds[1] == pytest.approx(off.bounds[0] + 12 * math.log(2))  # every assignment a model

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bpcount.bounds import DEFAULT_BOUND_BUDGET, upper_bound
 from bpcount.cnf import DimacsError, Formula, read_dimacs
 from bpcount.elimination import DEFAULT_MAX_WIDTH
 from bpcount.sat import (
@@ -83,6 +84,8 @@ class CountOptions:
     search_budget: float = DEFAULT_SEARCH_BUDGET  # seconds of exact component-caching search on what is
     # still undecided, as work on the reference machine (bpcount.search: the same formulas are decided
     # on any machine); exact if it finishes, else the engine estimates; 0: off
+    bound_budget: float = DEFAULT_BOUND_BUDGET  # work (reference-machine seconds) for the mini-bucket upper
+    # bound on what goes to the engine (bpcount.bounds); estimates are projected into [lower, upper]; 0: off
     on_nonconvergence: str = "report"  # report | error
     checkpoint: str | None = None  # BPNN checkpoint; None = shipped default
     radius: int = 1  # loopy: neighbourhood radius
@@ -97,7 +100,11 @@ class CountOptions:
 
 @dataclass(frozen=True)
 class CountResult:
-    """One input's outcome. ``ln_count`` is nats; −inf for a proven-UNSAT formula; None on error."""
+    """One input's outcome. ``ln_count`` is nats; −inf for a proven-UNSAT formula; None on error.
+
+    ``ln_lower`` ≤ ln Z ≤ ``ln_upper`` are proven bounds (nats) for an estimated count (models found by
+    enumeration; mini-bucket elimination, :mod:`bpcount.bounds`); for an exact count both are the count.
+    """
 
     file: str
     status: str  # ok | error | timeout | nonconverged
@@ -118,6 +125,15 @@ class CountResult:
     error: str | None = None
     error_kind: str | None = None  # input | runtime
     stats: dict = field(default_factory=dict)
+    ln_lower: float | None = None
+    ln_upper: float | None = None
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """(lower, upper) proven bounds on ln Z in nats: the count itself when exact; None where unknown."""
+        if self.status == "ok" and self.exact:
+            return self.ln_count, self.ln_count
+        return self.ln_lower, self.ln_upper
 
     @property
     def log10_count(self) -> float | None:
@@ -139,6 +155,8 @@ class CountResult:
             "method": self.method,
             "ln_count": finite(self.ln_count),
             "log10_count": finite(self.log10_count),
+            "ln_lower": finite(self.bounds[0]),
+            "ln_upper": finite(self.bounds[1]),
             "exact": self.exact,
             "satisfiable": self.satisfiable,
             "converged": self.converged,
@@ -174,6 +192,7 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[str]:
 class _Pending:
     result: CountResult
     simplified: Simplified | None = None
+    bounds: tuple[float, float] = (-math.inf, math.inf)  # proven (lower, upper) ln Z for the engine's clamp
 
 
 def simplify_equivalences(opts: CountOptions) -> bool:
@@ -290,6 +309,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
                                     converged=True, iterations=0, stats=stats, exact_vars=formula.num_vars,
                                     seconds=time.perf_counter() - t0))
     satisfiable = None
+    found = None
     if opts.sat_check:
         r = simplified.residual
         found = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=opts.enum_models,
@@ -326,9 +346,42 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
             return _Pending(replace(base, ln_count=simplified.ln_exact + ln_searched, exact=True,
                                     satisfiable=True, converged=True, iterations=0, stats=stats,
                                     exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
-    return _Pending(replace(base, satisfiable=satisfiable, stats=stats,
+    lower, upper = proven_bounds(simplified.residual, 0 if found is None else found.models, opts, stats)
+    if upper == -math.inf:
+        stats["unsat_reason"] = "mini-bucket elimination"
+        return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
+                                exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
+    return _Pending(replace(base, satisfiable=satisfiable, stats=stats, ln_lower=lower, ln_upper=upper,
                                 exact_vars=stats.get("exact_vars"), seconds=time.perf_counter() - t0),
-                    simplified)
+                    simplified, (lower, upper))
+
+
+def proven_bounds(residual: Residual, models_found: int, opts: CountOptions, stats: dict) -> tuple[float, float]:
+    """Proven (lower, upper) bounds in nats on ln Z of a formula whose undecided part is ``residual``.
+
+    Starts from :func:`feasible_range`. Lower: ``models_found`` distinct models of the residual
+    (enumeration) give ln_offset + ln(models_found), unweighted. Upper: weighted mini-bucket
+    elimination (:mod:`bpcount.bounds`) within ``opts.bound_budget`` of work, where it is tighter.
+    Records ``stats['bounds']`` (the bounds and what the mini-bucket run did).
+    """
+    lower, upper = feasible_range(residual)
+    info: dict = {}
+    if residual.log_phi is None and models_found > 0:
+        lower = max(lower, residual.ln_offset + math.log(models_found))
+    if opts.bound_budget > 0:
+        try:
+            ub = upper_bound(residual.num_vars, residual.lits, residual.clause_ptr, residual.log_phi,
+                             budget=opts.bound_budget)
+        except MemoryError as exc:  # a bound only tightens the clamp: the estimate goes on without it
+            info["error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            info.update(minibucket=ub.ln_upper is not None, i_bound=ub.i_bound, work=round(ub.work, 6),
+                        seconds=round(ub.seconds, 6))
+            if ub.ln_upper is not None:
+                upper = min(upper, residual.ln_offset + ub.ln_upper)  # −inf: no model at all
+    info.update(ln_lower=lower, ln_upper=upper)
+    stats["bounds"] = info
+    return lower, upper
 
 
 def resolve_device(device: str):
@@ -523,7 +576,7 @@ def _run_engine(engine: Engine, todo: list[_Pending], opts: CountOptions) -> Non
         return
     share = (time.perf_counter() - t0) / len(todo)
     for p, out in zip(todo, outs):
-        p.result = _with_engine(p.result, out, share, opts, feasible_range(p.simplified.residual))
+        p.result = _with_engine(p.result, out, share, opts, p.bounds)
     if opts.condition > 0:
         _condition(engine, [p for p in todo if p.result.status == "ok"], opts)
 
@@ -591,6 +644,8 @@ def _condition(engine: Engine, todo: list[_Pending], opts: CountOptions) -> None
             info["branches"] = len(sims)
             info["exact_branches"] = sum(s.exact for s in sims)
             ln = None if failed else combine(p.simplified.residual.ln_offset, outcomes)
+            if ln is not None and math.isfinite(ln):  # the sum of branch estimates obeys the proven bounds too
+                ln = min(max(ln, p.bounds[0]), p.bounds[1])
             info["used"] = ln is not None
             if ln is None:
                 info["reason"] = "a branch failed or timed out" if failed else "a branch did not converge"
@@ -624,10 +679,9 @@ def _with_engine(result: CountResult, out: dict, share: float, opts: CountOption
     if math.isfinite(ln) and not bounds[0] <= ln <= bounds[1]:
         stats["clamped_from"] = ln
         ln = min(max(ln, bounds[0]), bounds[1])
-        side = "a satisfiable formula has at least one model" if ln == bounds[0] else \
-            "at most every assignment is a model"
-        warnings = warnings + (f"estimate {stats['clamped_from']:.6g} is outside the feasible range; "
-                               f"clamped to {ln:.6g} ({side})",)
+        side = "the proven lower bound" if ln == bounds[0] else "the proven upper bound"
+        warnings = warnings + (f"estimate {stats['clamped_from']:.6g} is outside the proven bounds "
+                               f"[{bounds[0]:.6g}, {bounds[1]:.6g}]; clamped to {side}",)
     res = replace(result, ln_count=ln, warnings=warnings, converged=out["converged"], iterations=out["iterations"],
                   residual=out["residual"], seconds=result.seconds + share, stats=stats)
     if out["timed_out"]:

@@ -25,7 +25,7 @@ FORMATS = ("text", "mcc", "jsonl", "csv")
 EXIT_OK, EXIT_NO_ESTIMATE, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
 
 CSV_FIELDS = (
-    "file", "status", "method", "ln_count", "log10_count", "exact", "satisfiable", "converged",
+    "file", "status", "method", "ln_count", "log10_count", "ln_lower", "ln_upper", "exact", "satisfiable", "converged",
     "iterations", "residual", "type", "projection_ignored", "seconds", "n_vars", "n_clauses",
     "exact_vars", "warnings", "error",
 )
@@ -60,6 +60,9 @@ def mcc_block(r: CountResult, *, options_line: str = "") -> str:
         lines.append(f"c o {loopy}")
     ln = r.ln_count
     lines.append(f"c o ln-estimate {_g15(ln)}")
+    lo, hi = r.bounds
+    if not r.exact and lo is not None and hi is not None:
+        lines.append(f"c o ln-bounds {_g15(lo)} {_g15(hi)} (proven)")
     status = {True: "SATISFIABLE", False: "UNSATISFIABLE", None: "UNKNOWN"}[r.satisfiable]
     lines.append(f"s {status}")
     lines.append(f"c s type {kind}")
@@ -98,6 +101,9 @@ def text_line(r: CountResult) -> str:
     loopy = _loopy_summary(r)
     if loopy:
         proj += f"; {loopy}"
+    lo, hi = r.bounds
+    if not r.exact and lo is not None and hi is not None:
+        proj += f"; proven ln bounds [{lo:.6g}, {hi:.6g}]"
     return (f"{r.file}: ln count {ln:.6f}  log10 {log10:.6f}  (≈ {approx}; {r.method}, {how}, "
             f"{r.seconds:.3f} s{proj})\n")
 

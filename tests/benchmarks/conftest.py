@@ -35,3 +35,8 @@ def batch_script():
 @pytest.fixture(scope="module")
 def search_work_script():
     return load_script("search_work")
+
+
+@pytest.fixture(scope="module")
+def bound_work_script():
+    return load_script("bound_work")

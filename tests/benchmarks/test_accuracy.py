@@ -71,4 +71,11 @@ def test_accuracy_script_reports_every_formula_and_exact_answers_match_labels(tm
     for m, e in errors.items():
         assert f"{np.sqrt(np.mean(np.square(e))):.3f}" in text.split("| **all** |")[1].split("\n")[0], m
     assert "UNSAT formulas in tiny: 1 (reported UNSAT: bp 1, bp+noexact 1)" in text
+    # every approximate answer's proven bounds contain its label, and the line says so
+    m = "bp+noexact"
+    approx = [(r, label) for r, (_, _, label) in zip(got, labels) if r[f"{m} exact"] == "0" and math.isfinite(label)]
+    assert approx
+    for r, label in approx:
+        assert float(r[f"{m} lower"]) - 1e-6 <= label <= float(r[f"{m} upper"]) + 1e-6
+    assert f"{m} contain the label on {len(approx)} of {len(approx)}" in text
 

@@ -56,6 +56,10 @@ def test_mcc_never_exact_for_estimates(runner):
     assert res.exit_code == 0
     assert any(line.startswith("c s approx double log10 ") for line in res.stdout.splitlines())
     assert "exact" not in [w for line in res.stdout.splitlines() if line.startswith("c s") for w in line.split()]
+    # the proven bounds of an estimate: a comment line, and they bracket the estimate
+    (bounds,) = [line.split()[3:5] for line in res.stdout.splitlines() if line.startswith("c o ln-bounds ")]
+    (est,) = [float(line.split()[-1]) for line in res.stdout.splitlines() if line.startswith("c o ln-estimate ")]
+    assert float(bounds[0]) <= est <= float(bounds[1])
 
 
 def test_mcc_unsat_and_weighted(runner, files):
@@ -79,6 +83,7 @@ def test_jsonl_is_strict_json_with_null_for_unsat(runner, files):
     assert abs(by["gz.cnf.gz"]["ln_count"] - math.log(7)) < 1e-12
     for key in ("file", "ln_count", "log10_count", "method", "exact", "converged", "seconds", "status", "error"):
         assert key in by["chain.cnf"]
+    assert by["chain.cnf"]["ln_lower"] == by["chain.cnf"]["ln_upper"] == by["chain.cnf"]["ln_count"]  # exact
     assert res.exit_code == 3  # one unreadable input
 
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from bpcount.bounds import DEFAULT_BOUND_BUDGET
 from bpcount.cli.common import verbosity_options
 from bpcount.elimination import DEFAULT_MAX_WIDTH
 from bpcount.sat import DEFAULT_ENUM_BUDGET, DEFAULT_ENUM_MODELS, DEFAULT_SAT_BUDGET
@@ -69,6 +70,11 @@ DEFAULT_METHOD = "bpnn"
                    "earlier stages leave; exact if it finishes, else the method estimates. Counted as work "
                    "on a reference machine, so every machine decides the same formulas; a wall-clock limit of "
                    "5x the budget still applies. 0 disables.")
+@click.option("--bound-budget", type=click.FloatRange(min=0.0), default=DEFAULT_BOUND_BUDGET, show_default=True,
+              help="Seconds (work on the reference machine, like --search-budget) for a proven upper bound "
+                   "on what the method estimates, by weighted mini-bucket elimination. Estimates are kept "
+                   "within [lower, upper] (lower: models found by enumeration) and the bounds are reported "
+                   "(ln_lower, ln_upper). 0 disables (upper bound: every assignment a model).")
 @click.option("--on-nonconvergence", type=click.Choice(["report", "error"]), default="report", show_default=True,
               help="report: print the last iterate's estimate with converged=false; error: no estimate (exit 1).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
@@ -125,7 +131,8 @@ def count_command(inputs, fmt, verbose, quiet, task, tmpdir, maxrss, **kw):
         opt_line += f" gates={'on' if options.gates else 'off'}"
     if options.condition:
         opt_line += f" condition={options.condition}"
-    opt_line += f" exact_width={options.exact_max_width} search_budget={options.search_budget:g}"
+    opt_line += (f" exact_width={options.exact_max_width} search_budget={options.search_budget:g}"
+                 f" bound_budget={options.bound_budget:g}")
     report = Report(fmt=fmt, out=sys.stdout, err=sys.stderr, options_line=opt_line, verbose=verbose)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
