@@ -309,7 +309,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
                                     converged=True, iterations=0, stats=stats, exact_vars=formula.num_vars,
                                     seconds=time.perf_counter() - t0))
     satisfiable = None
-    found = None
+    found = searched = None
     if opts.sat_check:
         r = simplified.residual
         found = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=opts.enum_models,
@@ -335,6 +335,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
             searched = None
         else:
             stats["search"] = {"decided": searched.ln_count is not None, "nodes": searched.nodes,
+                               "ln_lower": searched.ln_lower if math.isfinite(searched.ln_lower) else None,
                                "cache_hits": searched.cache_hits, "seconds": round(searched.seconds, 6),
                                "work": round(searched.work, 6)}
         ln_searched = None if searched is None else searched.ln_count
@@ -346,7 +347,9 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
             return _Pending(replace(base, ln_count=simplified.ln_exact + ln_searched, exact=True,
                                     satisfiable=True, converged=True, iterations=0, stats=stats,
                                     exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
-    lower, upper = proven_bounds(simplified.residual, 0 if found is None else found.models, opts, stats)
+    search_lower = -math.inf if opts.search_budget <= 0 or searched is None else searched.ln_lower
+    lower, upper = proven_bounds(simplified.residual, 0 if found is None else found.models, opts, stats,
+                                 search_lower=search_lower)
     if upper == -math.inf:
         stats["unsat_reason"] = "mini-bucket elimination"
         return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
@@ -356,11 +359,13 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
                     simplified, (lower, upper))
 
 
-def proven_bounds(residual: Residual, models_found: int, opts: CountOptions, stats: dict) -> tuple[float, float]:
+def proven_bounds(residual: Residual, models_found: int, opts: CountOptions, stats: dict,
+                  search_lower: float = -math.inf) -> tuple[float, float]:
     """Proven (lower, upper) bounds in nats on ln Z of a formula whose undecided part is ``residual``.
 
     Starts from :func:`feasible_range`. Lower: ``models_found`` distinct models of the residual
-    (enumeration) give ln_offset + ln(models_found), unweighted. Upper: weighted mini-bucket
+    (enumeration) give ln_offset + ln(models_found), unweighted; ``search_lower`` (ln of what an
+    unfinished exact search counted of the residual, weighted or not) gives ln_offset + that. Upper: weighted mini-bucket
     elimination (:mod:`bpcount.bounds`) within ``opts.bound_budget`` of work, where it is tighter.
     Records ``stats['bounds']`` (the bounds and what the mini-bucket run did).
     """
@@ -368,6 +373,8 @@ def proven_bounds(residual: Residual, models_found: int, opts: CountOptions, sta
     info: dict = {}
     if residual.log_phi is None and models_found > 0:
         lower = max(lower, residual.ln_offset + math.log(models_found))
+    if search_lower > -math.inf:
+        lower = max(lower, residual.ln_offset + search_lower)
     if opts.bound_budget > 0:
         try:
             ub = upper_bound(residual.num_vars, residual.lits, residual.clause_ptr, residual.log_phi,
@@ -379,7 +386,7 @@ def proven_bounds(residual: Residual, models_found: int, opts: CountOptions, sta
                         seconds=round(ub.seconds, 6))
             if ub.ln_upper is not None:
                 upper = min(upper, residual.ln_offset + ub.ln_upper)  # −inf: no model at all
-    info.update(ln_lower=lower, ln_upper=upper)
+    info.update(ln_lower=lower if math.isfinite(lower) else None, ln_upper=upper if math.isfinite(upper) else None)
     stats["bounds"] = info
     return lower, upper
 

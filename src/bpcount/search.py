@@ -148,17 +148,28 @@ MAX_SEARCH_DEPTH = 200
 class SearchResult:
     """Outcome of :func:`search_log_count`: ``ln_count`` (nats; −inf when UNSAT; None when a budget
     ran out first), ``nodes`` (simplifications done), ``cache_hits``, ``seconds`` (wall), ``work``
-    (reference-machine seconds charged, :class:`WorkModel`)."""
+    (reference-machine seconds charged, :class:`WorkModel`), ``ln_lower``: a proven lower bound on
+    ln Z from what an unfinished search did count (the count itself when finished; −inf when nothing
+    was counted, see :class:`_OutOfBudget`)."""
 
     ln_count: float | None
     nodes: int
     cache_hits: int
     seconds: float
     work: float = 0.0
+    ln_lower: float = -math.inf
 
 
 class _OutOfBudget(Exception):
-    pass
+    """The budget ran out. ``lower``: a lower bound (nats) on ln Z of what was being counted where
+    it is caught: each level adds what it had finished as the exception passes (a branch: the sides
+    already counted plus the lower bound of the side cut short; a product of components: the
+    finished components plus that lower bound, −inf while a component not yet started is left, as it
+    may have no model)."""
+
+    def __init__(self, lower: float = -math.inf):
+        super().__init__(lower)
+        self.lower = lower
 
 
 @dataclass
@@ -337,8 +348,11 @@ def _count_formula(formula: Formula, st: _State, cache: dict, depth: int,
     r = s.residual
     log_phi, shift = _normalise(r.log_phi)
     comps = _components(r.num_vars, r.lits, r.clause_ptr, log_phi)
-    return r.ln_offset + shift + _count_components(comps, st, cache, depth, _carry(hint, comps, r.orig_var,
-                                                                                    formula.num_vars))
+    try:
+        return r.ln_offset + shift + _count_components(comps, st, cache, depth, _carry(hint, comps, r.orig_var,
+                                                                                        formula.num_vars))
+    except _OutOfBudget as cut:
+        raise _OutOfBudget(r.ln_offset + shift + cut.lower) from None
 
 
 def _carry(hint, comps, orig_var, num_vars) -> list:
@@ -363,21 +377,28 @@ def _carry(hint, comps, orig_var, num_vars) -> list:
 def _count_components(comps: list[_Component], st: _State, cache: dict, depth: int,
                       hints: list | None = None) -> float:
     total = 0.0
-    for comp, hint in zip(comps, hints or [None] * len(comps)):
+    for i, (comp, hint) in enumerate(zip(comps, hints or [None] * len(comps))):
         if len(comp.clause_ptr) == 1:  # variables in no clause: each free
             total += _free_log_count(comp.num_vars, comp.log_phi)
             continue
-        st.charge(step_cost(st.model, "key", edges=len(comp.lits)))
-        key = comp.key()
-        ln = cache.get(key)
-        if ln is None:
-            if hint is not None and len(hint[0]) >= HINT_MIN_STUCK:
-                ln, stuck = None, hint  # still far too wide: branch on the parent's stuck set
-            else:
-                ln, stuck = _eliminate(comp, st)
-            if ln is None:  # too wide: branch where the order got stuck
-                ln = _count_branches(comp, st, cache, depth, stuck)
-            cache[key] = ln
+        try:
+            st.charge(step_cost(st.model, "key", edges=len(comp.lits)))
+            key = comp.key()
+            ln = cache.get(key)
+            if ln is None:
+                if hint is not None and len(hint[0]) >= HINT_MIN_STUCK:
+                    ln, stuck = None, hint  # still far too wide: branch on the parent's stuck set
+                else:
+                    ln, stuck = _eliminate(comp, st)
+                if ln is None:  # too wide: branch where the order got stuck
+                    ln = _count_branches(comp, st, cache, depth, stuck)
+                cache[key] = ln
+        except _OutOfBudget as cut:
+            rest = comps[i + 1:]
+            if any(len(c.clause_ptr) > 1 for c in rest):  # not started: may have no model at all
+                raise _OutOfBudget() from None
+            raise _OutOfBudget(total + cut.lower + sum(_free_log_count(c.num_vars, c.log_phi) for c in rest)) \
+                from None
         else:
             st.hits += 1
         if ln == -math.inf:
@@ -407,12 +428,15 @@ def _count_branches(comp: _Component, st: _State, cache: dict, depth: int,
     if stuck is not None:
         rest = stuck[0] != x - 1
         stuck = (stuck[0][rest], stuck[1][rest])
-    sides = []
+    sides: list[float] = []
     for lit in (x, -x):
         lits = np.concatenate([comp.lits, [lit]])
         ptr = np.concatenate([comp.clause_ptr, [comp.clause_ptr[-1] + 1]])
-        sides.append(_count_formula(Formula(num_vars=comp.num_vars, lits=lits, clause_ptr=ptr, weights=weights),
-                                    st, cache, depth + 1, stuck))
+        try:
+            sides.append(_count_formula(Formula(num_vars=comp.num_vars, lits=lits, clause_ptr=ptr, weights=weights),
+                                        st, cache, depth + 1, stuck))
+        except _OutOfBudget as cut:  # the sides counted, and a lower bound of this one
+            raise _OutOfBudget(float(np.logaddexp.reduce([*sides, cut.lower]))) from None
     return float(np.logaddexp(*sides))
 
 
@@ -454,9 +478,10 @@ def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
     try:
         ln = shift + _count_components(
             _components(num_vars, lits, clause_ptr, log_phi), st, {}, 0)
-    except _OutOfBudget:
-        ln = None
-    return SearchResult(ln, st.nodes, st.hits, time.monotonic() - t0, st.work)
+        lower = ln
+    except _OutOfBudget as cut:
+        ln, lower = None, shift + cut.lower
+    return SearchResult(ln, st.nodes, st.hits, time.monotonic() - t0, st.work, lower)
 
 
 __all__ = ["DEFAULT_SEARCH_BUDGET", "DEFAULT_SEARCH_NODES", "DEFAULT_SEARCH_WIDTH", "DEFAULT_WORK_MODEL",
