@@ -1,8 +1,9 @@
 """The library entry point: ``count(inputs, options=...)`` → one :class:`CountResult` per input.
 
 Pipeline per input: read (own DIMACS reader) → projection/weight policy → exact simplification →
-budgeted SAT check and model enumeration (optional) → budgeted exact search (optional) → batched
-engine (BP, BPNN or neighbourhood BP) on the residuals of up to ``batch_size`` formulas at once →
+budgeted SAT check and model enumeration (optional) → budgeted exact search (optional) → proven
+bounds on what is left (:func:`proven_bounds`) → batched engine (BP, BPNN or neighbourhood BP) on the
+residuals of up to ``batch_size`` formulas at once, each estimate projected into its bounds →
 results in input order. With ``jobs`` > 1 the per-input stages before the engine run in worker
 processes (:mod:`bpcount.parallel`) while the engine runs here. One unreadable file, or one whose
 preparation fails unexpectedly, gives a result with ``status="error"``; the others are still counted.

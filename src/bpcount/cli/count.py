@@ -73,7 +73,8 @@ DEFAULT_METHOD = "bpnn"
 @click.option("--bound-budget", type=click.FloatRange(min=0.0), default=DEFAULT_BOUND_BUDGET, show_default=True,
               help="Seconds (work on the reference machine, like --search-budget) for a proven upper bound "
                    "on what the method estimates, by weighted mini-bucket elimination. Estimates are kept "
-                   "within [lower, upper] (lower: models found by enumeration) and the bounds are reported "
+                   "within [lower, upper] (lower: models found by enumeration, or what an unfinished search "
+                   "counted) and the bounds are reported "
                    "(ln_lower, ln_upper). 0 disables (upper bound: every assignment a model).")
 @click.option("--on-nonconvergence", type=click.Choice(["report", "error"]), default="report", show_default=True,
               help="report: print the last iterate's estimate with converged=false; error: no estimate (exit 1).")
