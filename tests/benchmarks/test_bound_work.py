@@ -29,7 +29,7 @@ def test_small_run_reports_the_fit_and_finds_no_violated_bound(tmp_path, bound_w
     with labels.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["file", "family", "split", "ln_count"])
-        for i in range(6):
+        for i in range(3):
             f = make_formula("kcnf", seed=3, index=i, n=60, ratio=3.5)
             (tmp_path / f"k{i}.cnf").write_text(f.to_dimacs())
             w.writerow([f"k{i}.cnf", "kcnf", "train", repr(ganak_log_count(f.num_vars, f.clauses()))])
