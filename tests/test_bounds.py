@@ -102,3 +102,24 @@ def test_ladder_keeps_the_least_bound_and_shares_one_budget():
     first = upper_bound(40, lits, ptr, i_bounds=(2, 4, 6), budget=runs[0].work * 1.01)
     assert first.ln_upper == runs[0].ln_upper and first.i_bound == 2 and first.work > runs[0].work
     assert upper_bound(40, lits, ptr, i_bounds=(2,), budget=runs[0].work / 2).ln_upper is None
+
+
+def test_memory_limit_drops_the_widest_clauses_or_gives_up():
+    rng = np.random.default_rng(12)
+    clauses = random_clauses(rng, 12, 30, kmin=2, kmax=5)
+    truth = brute_log_count(Formula.from_clauses(clauses, 12))
+    full = _bound(clauses, 12, i_bound=6)
+    # room for the 2- and 3-literal clauses' tables only: the wider ones are dropped, still a bound
+    narrow = sum(len(c) <= 3 for c in clauses)
+    room = sum(1 << len(c) for c in clauses if len(c) <= 3)
+    cut = _bound(clauses, 12, i_bound=6, max_live_entries=room)
+    assert cut.dropped_clauses == len(clauses) - narrow > 0
+    assert cut.ln_upper is not None and cut.ln_upper >= truth - 1e-9 and full.ln_upper >= truth - 1e-9
+    # no room at all: every clause dropped, nothing held, the bound is every assignment
+    none = _bound(clauses, 12, i_bound=6, max_live_entries=0)
+    assert none.dropped_clauses == len(clauses) and none.ln_upper == pytest.approx(12 * math.log(2))
+    # room for every clause table but not for the messages elimination builds: no bound
+    dense = random_clauses(rng, 12, 40, kmin=3, kmax=3)
+    held = sum(1 << len(c) for c in dense)
+    assert _bound(dense, 12, i_bound=11, max_live_entries=held).ln_upper is None
+    assert _bound(dense, 12, i_bound=11, max_live_entries=1000 * held).ln_upper is not None

@@ -14,7 +14,8 @@ is left at the end is an upper bound on Z (w = 1 is the ordinary sum, w → 0 th
 mini-bucket scheme). We use uniform weights 1/r.
 
 Clauses wider than ``i_bound + 1`` literals are dropped first: removing a clause can only add models,
-so the bound stays valid (such clauses exclude a fraction ≤ 2^-(i+2) of assignments each).
+so the bound stays valid (such clauses exclude a fraction ≤ 2^-(i+2) of assignments each). So are
+the widest clauses whose tables would take the entries held past ``max_live_entries`` (memory).
 
 The elimination order is chosen as it goes: the next variable is one whose bucket spans the fewest
 variables (a min-degree rule on the factors' scopes, with lazily refreshed priorities), ties to the
@@ -38,6 +39,10 @@ DEFAULT_I_BOUND = 12
 
 #: The pipeline's ladder (:func:`upper_bound`): each i-bound in turn while the work budget lasts.
 DEFAULT_I_BOUNDS = (12, 16)
+
+#: Most table entries held at once (float64: 256 MiB); a run that would hold more gives up. Work alone
+#: does not bound memory: messages of 2^16 entries from a thousand split buckets fit in a second.
+DEFAULT_MAX_LIVE_ENTRIES = 1 << 25
 
 #: Default work budget (reference-machine seconds) of the bound in the counting pipeline.
 DEFAULT_BOUND_BUDGET = 1.0
@@ -103,6 +108,7 @@ class _Factors:
         self.table: dict[int, np.ndarray] = {}
         self.of_var: list[set[int]] = [set() for _ in range(num_vars)]
         self.scanned = 0  # factor scopes read by span(): the priority upkeep's share of the work
+        self.live_entries = 0  # table entries held now
         self._next = 0
 
     def add(self, scope: tuple[int, ...], table: np.ndarray) -> None:
@@ -110,6 +116,7 @@ class _Factors:
         self._next += 1
         self.scope[f] = scope
         self.table[f] = table
+        self.live_entries += table.size
         for v in scope:
             self.of_var[v].add(f)
 
@@ -117,7 +124,9 @@ class _Factors:
         scope = self.scope.pop(f)
         for v in scope:
             self.of_var[v].discard(f)
-        return scope, self.table.pop(f)
+        table = self.table.pop(f)
+        self.live_entries -= table.size
+        return scope, table
 
     def span(self, v: int) -> int:
         """Variables in the bucket of ``v`` (its own included); counts the scopes read in ``scanned``."""
@@ -128,14 +137,19 @@ class _Factors:
         return len(set().union(*(self.scope[f] for f in fs)))
 
 
-def _clause_tables(factors: _Factors, lits: np.ndarray, clause_ptr: np.ndarray, max_width: int) -> int:
-    """Add one 0/1 log table per clause of at most ``max_width`` literals; return how many were dropped."""
+def _clause_tables(factors: _Factors, lits: np.ndarray, clause_ptr: np.ndarray, max_width: int,
+                   max_entries: int) -> int:
+    """Add one 0/1 log table per clause of at most ``max_width`` literals, narrowest first, while the
+    tables' entries stay within ``max_entries``; return how many clauses were dropped (too wide, or
+    past that limit: dropping a clause keeps the bound valid)."""
     sizes = np.diff(clause_ptr)
+    dropped = 0
     for k in np.unique(sizes):
         k = int(k)
-        if k > max_width:
-            continue
         idx = np.flatnonzero(sizes == k)
+        if k > max_width or factors.live_entries + (len(idx) << k) > max_entries:
+            dropped += len(idx)
+            continue
         cl = lits[clause_ptr[idx][:, None] + np.arange(k)]  # (m, k) signed literals
         cl = np.take_along_axis(cl, np.argsort(np.abs(cl), axis=1), axis=1)
         # the falsifying assignment sets each literal false: bit 1 (x = true) for a negative literal
@@ -145,7 +159,7 @@ def _clause_tables(factors: _Factors, lits: np.ndarray, clause_ptr: np.ndarray, 
         tables = tables.reshape((len(idx),) + (2,) * k)
         for scope, table in zip((np.abs(cl) - 1).tolist(), tables):
             factors.add(tuple(scope), table)
-    return int((sizes > max_width).sum())
+    return dropped
 
 
 def _partition(scopes: list[tuple[int, ...]], limit: int) -> list[list[int]]:
@@ -195,7 +209,8 @@ def bound_work(model: BoundWorkModel, *, steps: int, scanned: int, pairs: int, e
 def minibucket_upper_bound(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray,
                            log_weights: np.ndarray | None = None, *, i_bound: int = DEFAULT_I_BOUND,
                            budget: float | None = None, work_model: BoundWorkModel = BOUND_WORK,
-                           wall_limit: float | None = None) -> UpperBound:
+                           wall_limit: float | None = None,
+                           max_live_entries: int = DEFAULT_MAX_LIVE_ENTRIES) -> UpperBound:
     """Upper bound on ln Z (nats) by weighted mini-bucket elimination with scopes of ≤ i_bound + 1.
 
     Args:
@@ -208,6 +223,7 @@ def minibucket_upper_bound(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarr
             bound on every machine.
         wall_limit: wall-clock seconds after which it gives up as well (a backstop for a machine
             much slower than the reference); None: ``WALL_LIMIT_FACTOR`` × budget.
+        max_live_entries: it gives up when its tables would hold more entries than this at once.
 
     Returns:
         :class:`UpperBound`; its ``ln_upper`` is ≥ ln Z (−inf only when the formula has no model).
@@ -222,7 +238,7 @@ def minibucket_upper_bound(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarr
     clause_ptr = np.asarray(clause_ptr, dtype=np.int64)
     limit = i_bound + 1
     factors = _Factors(num_vars)
-    dropped = _clause_tables(factors, lits, clause_ptr, limit)
+    dropped = _clause_tables(factors, lits, clause_ptr, limit, max_live_entries)
     if log_weights is not None:
         lw = np.asarray(log_weights, dtype=np.float64)
         for v in range(num_vars):
@@ -251,7 +267,8 @@ def minibucket_upper_bound(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarr
         if current != prio:  # stale entry: the bucket changed since it was pushed
             heapq.heappush(heap, (current, v))
             continue
-        if (budget is not None and work() > budget) or (deadline is not None and time.perf_counter() > deadline):
+        if ((budget is not None and work() > budget) or (deadline is not None and time.perf_counter() > deadline)
+                or factors.live_entries > max_live_entries):
             return result(None)
         done[v] = True
         steps += 1
