@@ -52,10 +52,11 @@ def test_enumeration_stops_at_the_bound_without_a_count():
             continue
         e = enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=models - 1, sat_budget=5.0, enum_budget=5.0)
         assert e.satisfiable and e.ln_count is None and e.models == models
+        assert e.ln_found == pytest.approx(math.log(models))  # the models found: a lower bound
         exact = enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=models, sat_budget=5.0, enum_budget=5.0)
         assert exact.ln_count == pytest.approx(want, abs=1e-12)
         off = enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=models, sat_budget=5.0, enum_budget=0.0)
-        assert off.satisfiable and off.ln_count is None and off.models == 1
+        assert off.satisfiable and off.ln_count is None and off.models == 1 and off.ln_found == 0.0
         return
     pytest.fail("no residual with at least 3 models")
 
@@ -98,3 +99,23 @@ def test_weighted_count_by_enumeration():
     assert truth > -math.inf
     (r,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, search_budget=0, bound_budget=0))
     assert r.exact and r.ln_count == pytest.approx(truth, abs=1e-9)
+
+
+def test_weighted_models_found_are_a_lower_bound():
+    """Stopped at a bound, the weight of the models found is below the weighted count (brute force)
+    and grows with the bound."""
+    from tests.conftest import brute_log_count
+
+    seen = 0
+    for r, want in residuals(5, True):
+        if want == -math.inf:
+            continue
+        truth = brute_log_count(r.to_formula())
+        previous = -math.inf
+        for k in (0, 1, 3):
+            e = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=k, sat_budget=5.0,
+                                 enum_budget=5.0)
+            assert e.ln_found <= truth + 1e-9 and e.ln_found >= previous - 1e-12
+            previous = e.ln_found
+        seen += 1
+    assert seen >= 10

@@ -349,7 +349,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
                                     satisfiable=True, converged=True, iterations=0, stats=stats,
                                     exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
     search_lower = -math.inf if opts.search_budget <= 0 or searched is None else searched.ln_lower
-    lower, upper = proven_bounds(simplified.residual, 0 if found is None else found.models, opts, stats,
+    lower, upper = proven_bounds(simplified.residual, -math.inf if found is None else found.ln_found, opts, stats,
                                  search_lower=search_lower)
     if upper == -math.inf:
         stats["unsat_reason"] = "mini-bucket elimination"
@@ -360,20 +360,21 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
                     simplified, (lower, upper))
 
 
-def proven_bounds(residual: Residual, models_found: int, opts: CountOptions, stats: dict,
+def proven_bounds(residual: Residual, ln_found: float, opts: CountOptions, stats: dict,
                   search_lower: float = -math.inf) -> tuple[float, float]:
     """Proven (lower, upper) bounds in nats on ln Z of a formula whose undecided part is ``residual``.
 
-    Starts from :func:`feasible_range`. Lower: ``models_found`` distinct models of the residual
-    (enumeration) give ln_offset + ln(models_found), unweighted; ``search_lower`` (ln of what an
+    Starts from :func:`feasible_range`. Lower: the models of the residual the enumeration found
+    (``ln_found``: ln of their number, or weighted, of their weights' sum) give ln_offset + ln_found;
+    ``search_lower`` (ln of what an
     unfinished exact search counted of the residual, weighted or not) gives ln_offset + that. Upper: weighted mini-bucket
     elimination (:mod:`bpcount.bounds`) within ``opts.bound_budget`` of work, where it is tighter.
     Records ``stats['bounds']`` (the bounds and what the mini-bucket run did).
     """
     lower, upper = feasible_range(residual)
     info: dict = {}
-    if residual.log_phi is None and models_found > 0:
-        lower = max(lower, residual.ln_offset + math.log(models_found))
+    if ln_found > -math.inf:
+        lower = max(lower, residual.ln_offset + ln_found)
     if search_lower > -math.inf:
         lower = max(lower, residual.ln_offset + search_lower)
     if opts.bound_budget > 0:
@@ -387,6 +388,8 @@ def proven_bounds(residual: Residual, models_found: int, opts: CountOptions, sta
                         seconds=round(ub.seconds, 6))
             if ub.ln_upper is not None:
                 upper = min(upper, residual.ln_offset + ub.ln_upper)  # −inf: no model at all
+    if lower > upper:  # both are the count, apart from rounding (every model found, and an unsplit run)
+        lower = upper
     info.update(ln_lower=lower if math.isfinite(lower) else None, ln_upper=upper if math.isfinite(upper) else None)
     stats["bounds"] = info
     return lower, upper

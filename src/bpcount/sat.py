@@ -36,12 +36,14 @@ class Enumeration:
 
     ``satisfiable``: True (a model was found), False (proven UNSAT) or None (budget exhausted first).
     ``ln_count``: exact ln of the (weighted) model count when every model was enumerated, else None
-    (−inf when UNSAT). ``models``: models found (≤ max_models + 1).
+    (−inf when UNSAT). ``models``: models found (≤ max_models + 1). ``ln_found``: ln of the (weighted)
+    sum over the models found, a lower bound on ln Z (−inf when none was found).
     """
 
     satisfiable: bool | None
     ln_count: float | None
     models: int
+    ln_found: float = -math.inf
 
 
 def _load(solver, lits: np.ndarray, clause_ptr: np.ndarray) -> None:
@@ -76,8 +78,9 @@ def enumerate_models(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
     from pysat.solvers import Solver
 
     if len(clause_ptr) <= 1:
-        return Enumeration(True, num_vars * math.log(2.0) if log_weights is None else
-                           float(np.logaddexp(log_weights[:, 0], log_weights[:, 1]).sum()), 1)
+        ln = num_vars * math.log(2.0) if log_weights is None else \
+            float(np.logaddexp(log_weights[:, 0], log_weights[:, 1]).sum())
+        return Enumeration(True, ln, 1, ln)
     with Solver(name=SOLVER_NAME) as solver:
         _load(solver, lits, clause_ptr)
         first = _solve(solver, sat_budget)
@@ -85,7 +88,7 @@ def enumerate_models(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
             return Enumeration(first, -math.inf if first is False else None, 0)
         models = [solver.get_model()[:num_vars]]
         if max_models <= 0 or enum_budget <= 0:
-            return Enumeration(True, None, 1)
+            return Enumeration(True, None, 1, _ln_sum(models, log_weights))
         timer = threading.Timer(enum_budget, solver.interrupt)
         timer.start()
         try:
@@ -93,16 +96,23 @@ def enumerate_models(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
                 solver.add_clause([-x for x in models[-1]])
                 answer = solver.solve_limited(expect_interrupt=True)
                 if answer is None:
-                    return Enumeration(True, None, len(models))
+                    return Enumeration(True, None, len(models), _ln_sum(models, log_weights))
                 if answer is False:
                     break
                 models.append(solver.get_model()[:num_vars])
             else:
-                return Enumeration(True, None, len(models))
+                return Enumeration(True, None, len(models), _ln_sum(models, log_weights))
         finally:
             timer.cancel()
+    ln = _ln_sum(models, log_weights)
+    return Enumeration(True, ln, len(models), ln)
+
+
+def _ln_sum(models: list[list[int]], log_weights: np.ndarray | None) -> float:
+    """ln of the number of ``models`` (distinct, each a list of signed literals over 1..num_vars),
+    or with ``log_weights`` (num_vars, 2), of the sum of their weights."""
     if log_weights is None:
-        return Enumeration(True, math.log(len(models)), len(models))
+        return math.log(len(models))
     truth = (np.asarray(models) > 0).astype(np.int64)  # (models, num_vars)
     per_model = np.take_along_axis(np.asarray(log_weights)[None, :, :], truth[:, :, None], axis=2)[:, :, 0].sum(axis=1)
-    return Enumeration(True, float(np.logaddexp.reduce(per_model)), len(models))
+    return float(np.logaddexp.reduce(per_model))
