@@ -20,7 +20,6 @@ it did (variables eliminated, factor scopes read, factor/mini-bucket placements,
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import math
 import platform
@@ -29,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from calibration import add_formula_args, ratio_cells, selected_formulas, write_report
 
 from bpcount import __version__
 from bpcount.bounds import (
@@ -82,33 +82,18 @@ def profile(rows: list[tuple[Path, float | None]], wall: float) -> list[dict]:
 
 def ratios(rows: list[dict], model: BoundWorkModel, min_seconds: float) -> str:
     r = np.array([x["seconds"] / bound_work(model, **x["counts"]) for x in rows if x["seconds"] > min_seconds])
-    if not len(r):
-        return "— | — | — | — | —"
-    p10, med, p90 = np.percentile(r, [10, 50, 90])
-    return f"{p10:.2f} | {med:.2f} | {p90:.2f} | {r.min():.2f} | {r.max():.2f}"
+    return ratio_cells(r, with_min=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--labels", type=Path, help="labels.csv of ../shared/bench (formulas chosen by --splits)")
-    ap.add_argument("--splits", default="train,unlabeled", help="comma-separated splits of --labels")
-    ap.add_argument("--files", type=Path, nargs="*", default=[], help="formulas (instead of, or beside, --labels)")
-    ap.add_argument("--limit", type=int, default=None, help="at most this many formulas")
+    add_formula_args(ap)
     ap.add_argument("--wall", type=float, default=10.0, help="wall-clock cap per run of the profile (s)")
     ap.add_argument("--min-seconds", type=float, default=0.005, help="fit and ratios over runs longer than this")
     ap.add_argument("--out", type=Path, default=None, help="markdown report (default: stdout)")
     opts = ap.parse_args(argv)
 
-    rows: list[tuple[Path, float | None]] = [(p, None) for p in opts.files]
-    if opts.labels is not None:
-        splits = set(opts.splits.split(","))
-        with open(opts.labels, newline="") as fh:
-            rows += [(opts.labels.parent / r["file"], float(r["ln_count"]) if r.get("ln_count") else None)
-                     for r in csv.DictReader(fh) if r.get("split") in splits]
-    if opts.limit is not None:
-        rows = rows[:opts.limit]
-    if not rows:
-        ap.error("no formulas: give --labels (with ../shared/bench) or --files")
+    rows = selected_formulas(ap, opts)
 
     t0 = time.perf_counter()
     runs = profile(rows, opts.wall)
@@ -163,11 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         + (f"; over the {len(lgaps)} labelled: bound − ln Z median {np.median(lgaps):.1f} nats "
            f"(p90 {np.percentile(lgaps, 90):.1f}), violations {int((lgaps < -1e-6).sum())}." if len(lgaps) else "."),
     ]
-    text = "\n".join(lines) + "\n"
-    if opts.out is None:
-        sys.stdout.write(text)
-    else:
-        opts.out.write_text(text)
+    write_report(lines, opts.out)
     return 0
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import dataclasses
 import platform
 import sys
@@ -32,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from calibration import add_formula_args, ratio_cells, selected_formulas, write_report
 
 import bpcount.search as search
 import bpcount.simplify as simplify_module
@@ -171,34 +171,19 @@ def run(paths: list[Path], budget: float, model: search.WorkModel, timer: StepTi
 
 
 def ratio_line(rows: list[dict], min_work: float) -> str:
-    r = np.array([x["seconds"] / x["work"] for x in rows if x["work"] > min_work])
-    if not len(r):
-        return "— | — | — | —"
-    p10, med, p90 = np.percentile(r, [10, 50, 90])
-    return f"{p10:.2f} | {med:.2f} | {p90:.2f} | {r.max():.2f}"
+    return ratio_cells(np.array([x["seconds"] / x["work"] for x in rows if x["work"] > min_work]))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--labels", type=Path, help="labels.csv of ../shared/bench (formulas chosen by --splits)")
-    ap.add_argument("--splits", default="train,unlabeled", help="comma-separated splits of --labels")
-    ap.add_argument("--files", type=Path, nargs="*", default=[], help="formulas (instead of, or beside, --labels)")
-    ap.add_argument("--limit", type=int, default=None, help="at most this many formulas")
+    add_formula_args(ap)
     ap.add_argument("--budget", type=float, default=search.DEFAULT_SEARCH_BUDGET, help="search budget (s)")
     ap.add_argument("--min-work", type=float, default=0.05,
                     help="ratios only over formulas charged more than this many seconds")
     ap.add_argument("--out", type=Path, default=None, help="markdown report (default: stdout)")
     opts = ap.parse_args(argv)
 
-    paths = list(opts.files)
-    if opts.labels is not None:
-        splits = set(opts.splits.split(","))
-        with open(opts.labels, newline="") as fh:
-            paths += [opts.labels.parent / r["file"] for r in csv.DictReader(fh) if r.get("split") in splits]
-    if opts.limit is not None:
-        paths = paths[:opts.limit]
-    if not paths:
-        ap.error("no formulas: give --labels (with ../shared/bench) or --files")
+    paths = [p for p, _ in selected_formulas(ap, opts)]
 
     t0 = time.perf_counter()
     timer = StepTimer()
@@ -238,11 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Only by the fitted one: "
         f"{', '.join(a['name'] for a, b in zip(profiled, checked) if b['decided'] and not a['decided']) or 'none'}.",
     ]
-    text = "\n".join(lines) + "\n"
-    if opts.out is None:
-        sys.stdout.write(text)
-    else:
-        opts.out.write_text(text)
+    write_report(lines, opts.out)
     return 0
 
 

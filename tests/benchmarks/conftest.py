@@ -11,7 +11,12 @@ from tests.conftest import REPO
 
 
 def load_script(name: str):
-    """benchmarks/<name>.py as a module (registered in sys.modules under bench_<name>)."""
+    """benchmarks/<name>.py as a module (registered in sys.modules under bench_<name>); benchmarks/
+    goes on sys.path first, as it is for ``python benchmarks/<name>.py``, for the scripts' shared
+    helpers (benchmarks/calibration.py)."""
+    folder = str(REPO / "benchmarks")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     key = f"bench_{name}"
     if key in sys.modules:
         return sys.modules[key]

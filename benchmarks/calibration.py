@@ -1,0 +1,54 @@
+"""What the work-model calibration scripts (search_work.py, bound_work.py) share: the
+``--labels/--splits/--files/--limit`` arguments, the list of formulas they pick, and writing the
+markdown report with its wall/charge ratio cells."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def add_formula_args(ap: argparse.ArgumentParser) -> None:
+    """Add ``--labels``, ``--splits``, ``--files`` and ``--limit`` to ``ap``."""
+    ap.add_argument("--labels", type=Path, help="labels.csv of ../shared/bench (formulas chosen by --splits)")
+    ap.add_argument("--splits", default="train,unlabeled", help="comma-separated splits of --labels")
+    ap.add_argument("--files", type=Path, nargs="*", default=[], help="formulas (instead of, or beside, --labels)")
+    ap.add_argument("--limit", type=int, default=None, help="at most this many formulas")
+
+
+def selected_formulas(ap: argparse.ArgumentParser, opts: argparse.Namespace) -> list[tuple[Path, float | None]]:
+    """(path, exact ln count or None) of the formulas the arguments pick: ``--files`` (no label),
+    then the ``--labels`` rows of ``--splits``, at most ``--limit``; a usage error when none."""
+    rows: list[tuple[Path, float | None]] = [(p, None) for p in opts.files]
+    if opts.labels is not None:
+        splits = set(opts.splits.split(","))
+        with open(opts.labels, newline="") as fh:
+            rows += [(opts.labels.parent / r["file"], float(r["ln_count"]) if r.get("ln_count") else None)
+                     for r in csv.DictReader(fh) if r.get("split") in splits]
+    if opts.limit is not None:
+        rows = rows[:opts.limit]
+    if not rows:
+        ap.error("no formulas: give --labels (with ../shared/bench) or --files")
+    return rows
+
+
+def write_report(lines: list[str], out: Path | None) -> None:
+    """The report's lines to ``out``, or to stdout when None."""
+    text = "\n".join(lines) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+
+
+def ratio_cells(ratios: np.ndarray, *, with_min: bool = False) -> str:
+    """Table cells "p10 | median | p90 | [min |] max" of wall time / charge ratios (— when none)."""
+    if not len(ratios):
+        return " | ".join(["—"] * (5 if with_min else 4))
+    p10, med, p90 = np.percentile(ratios, [10, 50, 90])
+    low = f" | {ratios.min():.2f}" if with_min else ""
+    return f"{p10:.2f} | {med:.2f} | {p90:.2f}{low} | {ratios.max():.2f}"
