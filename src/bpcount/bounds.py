@@ -22,7 +22,7 @@ variables (a min-degree rule on the factors' scopes, with lazily refreshed prior
 lowest variable, so the result is deterministic. Everything is in log space.
 
 Uses: the engine projects every estimate into [lower, upper] (an estimate above a proven bound is
-further from the truth than the bound itself), and the bound is reported (``stats['ln_upper']``).
+further from the truth than the bound itself), and the bound is reported (``CountResult.ln_upper``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from bpcount.elimination import clause_log_tables
 
 #: Largest mini-bucket scope is i_bound + 1 variables: tables of 2^(i_bound+1) float64 entries.
 DEFAULT_I_BOUND = 12
@@ -79,7 +81,7 @@ class UpperBound:
     """Outcome of :func:`minibucket_upper_bound`.
 
     ``ln_upper``: an upper bound on ln Z in nats (−inf: proven unsatisfiable; None: out of time).
-    ``dropped_clauses``: clauses wider than i_bound + 1 left out. ``split_buckets``: buckets that
+    ``dropped_clauses``: clauses left out (wider than i_bound + 1, or past ``max_live_entries``). ``split_buckets``: buckets that
     needed more than one mini-bucket (0: the bound is the exact ln Z). ``seconds``: wall time;
     ``work``: what the elimination was charged (reference-machine seconds, :class:`BoundWorkModel`);
     ``counts``: the cost counts it was charged for (steps, scanned, pairs, entries). ``i_bound``:
@@ -152,12 +154,7 @@ def _clause_tables(factors: _Factors, lits: np.ndarray, clause_ptr: np.ndarray, 
             continue
         cl = lits[clause_ptr[idx][:, None] + np.arange(k)]  # (m, k) signed literals
         cl = np.take_along_axis(cl, np.argsort(np.abs(cl), axis=1), axis=1)
-        # the falsifying assignment sets each literal false: bit 1 (x = true) for a negative literal
-        flat = ((cl < 0).astype(np.int64) << np.arange(k - 1, -1, -1)).sum(axis=1)
-        tables = np.zeros((len(idx), 1 << k))
-        tables[np.arange(len(idx)), flat] = -np.inf
-        tables = tables.reshape((len(idx),) + (2,) * k)
-        for scope, table in zip((np.abs(cl) - 1).tolist(), tables):
+        for scope, table in zip((np.abs(cl) - 1).tolist(), clause_log_tables(cl)):
             factors.add(tuple(scope), table)
     return dropped
 

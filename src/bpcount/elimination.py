@@ -199,6 +199,17 @@ def stuck_variables(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, *, 
     return _left_over(adj)
 
 
+def clause_log_tables(cl: np.ndarray) -> np.ndarray:
+    """(m, k) signed literals of m clauses, each row in the order of its table's axes → (m, 2, …, 2)
+    log tables: 0 everywhere but −inf at the one assignment that falsifies the clause."""
+    m, k = cl.shape
+    # the falsifying assignment sets each literal false: bit 1 (x = true) for a negative literal
+    flat = ((cl < 0).astype(np.int64) << np.arange(k - 1, -1, -1)).sum(axis=1)
+    tables = np.zeros((m, 1 << k))
+    tables[np.arange(m), flat] = -np.inf
+    return tables.reshape((m,) + (2,) * k)
+
+
 def eliminate(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None,
               order: np.ndarray) -> float:
     """ln of the (weighted) model count, exactly (to float64 rounding), by bucket elimination.
@@ -225,11 +236,7 @@ def eliminate(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weigh
         idx = np.flatnonzero(sizes == k)
         cl = lits[clause_ptr[idx][:, None] + np.arange(k)]  # (m, k)
         cl = np.take_along_axis(cl, np.argsort(pos[np.abs(cl) - 1], axis=1), axis=1)
-        # the falsifying assignment sets each literal false: bit 1 (x = true) for a negative literal
-        flat = ((cl < 0).astype(np.int64) << np.arange(k - 1, -1, -1)).sum(axis=1)
-        tables = np.zeros((len(idx), 1 << k))
-        tables[np.arange(len(idx)), flat] = -np.inf
-        tables = tables.reshape((len(idx),) + (2,) * k)
+        tables = clause_log_tables(cl)
         scopes = np.abs(cl) - 1
         for scope, table in zip(scopes.tolist(), tables):
             buckets[pos_l[scope[0]]].append((tuple(scope), table))
