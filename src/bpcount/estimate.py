@@ -103,8 +103,9 @@ class CountOptions:
 class CountResult:
     """One input's outcome. ``ln_count`` is nats; −inf for a proven-UNSAT formula; None on error.
 
-    ``ln_lower`` ≤ ln Z ≤ ``ln_upper`` are proven bounds (nats) for an estimated count (models found by
-    enumeration; mini-bucket elimination, :mod:`bpcount.bounds`); for an exact count both are the count.
+    ``ln_lower`` ≤ ln Z ≤ ``ln_upper`` are proven bounds (nats) for an estimated count (below: models
+    found by enumeration or counted by an unfinished search; above: mini-bucket elimination,
+    :mod:`bpcount.bounds`); :attr:`bounds` gives the count itself for both when it is exact.
     """
 
     file: str
@@ -348,7 +349,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
             return _Pending(replace(base, ln_count=simplified.ln_exact + ln_searched, exact=True,
                                     satisfiable=True, converged=True, iterations=0, stats=stats,
                                     exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
-    search_lower = -math.inf if opts.search_budget <= 0 or searched is None else searched.ln_lower
+    search_lower = -math.inf if searched is None else searched.ln_lower
     lower, upper = proven_bounds(simplified.residual, -math.inf if found is None else found.ln_found, opts, stats,
                                  search_lower=search_lower)
     if upper == -math.inf:
@@ -366,10 +367,10 @@ def proven_bounds(residual: Residual, ln_found: float, opts: CountOptions, stats
 
     Starts from :func:`feasible_range`. Lower: the models of the residual the enumeration found
     (``ln_found``: ln of their number, or weighted, of their weights' sum) give ln_offset + ln_found;
-    ``search_lower`` (ln of what an
-    unfinished exact search counted of the residual, weighted or not) gives ln_offset + that. Upper: weighted mini-bucket
-    elimination (:mod:`bpcount.bounds`) within ``opts.bound_budget`` of work, where it is tighter.
-    Records ``stats['bounds']`` (the bounds and what the mini-bucket run did).
+    ``search_lower`` (ln of what an unfinished exact search counted of the residual) gives
+    ln_offset + that. Upper: weighted mini-bucket elimination (:mod:`bpcount.bounds`) within
+    ``opts.bound_budget`` of work, where it is tighter. Records ``stats['bounds']`` (the bounds, JSON
+    null where infinite, and what the mini-bucket run did).
     """
     lower, upper = feasible_range(residual)
     info: dict = {}
