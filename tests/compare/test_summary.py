@@ -78,3 +78,28 @@ def test_unsat_mismatch_and_labels_fallback():
     fields, recs = csv_rows(rows, INFOS, EXACT)
     assert recs[0]["ref_source"] == "labels" and recs[0]["bp_delta"] == "inf"
     assert "bp_seconds_batched" in fields and recs[0]["approxmc_in_guarantee"] == 1
+
+
+def test_proven_bounds_are_bpcounts_guarantee():
+    """With bounds, a bpcount answer is in its guarantee when the reference lies inside them; one
+    outside is counted and listed with its bounds; without bounds there is no guarantee."""
+    from dataclasses import replace
+
+    from bpcount.compare.summary import within_bounds
+
+    rows = [row("in.cnf", 10.0, 12.0, 10.0), row("out.cnf", 20.0, 26.0, 20.0), row("none.cnf", 5.0, 5.5, 5.0)]
+    rows[0].answers["bp"] = replace(rows[0].answers["bp"], ln_lower=8.0, ln_upper=12.5)
+    rows[1].answers["bp"] = replace(rows[1].answers["bp"], ln_lower=21.0, ln_upper=30.0)  # wrong lower bound
+    st = counter_stats(rows, INFOS[0], EXACT)
+    assert st.outside == 1 and st.solved == 3
+    flagged = outside_list(rows, INFOS, EXACT)
+    assert [(f["file"], f["counter"], f["bounds"]) for f in flagged] == [("out.cnf", "bp", (21.0, 30.0))]
+    text = summary_markdown(rows, INFOS, EXACT)
+    assert "| bp | proven bounds | 3/3 |" in text and "bounds [21.0000, 30.0000]" in text
+    _, recs = csv_rows(rows, INFOS, EXACT)
+    assert [r["bp_in_guarantee"] for r in recs] == [1, 0, ""]
+    # the exact tolerance, and UNSAT references
+    a = replace(rows[0].answers["bp"], ln_lower=10.0 + 5e-7, ln_upper=11.0)
+    assert within_bounds(a, 10.0) is True and within_bounds(a, 9.99) is False
+    assert within_bounds(replace(a, ln_lower=None), -math.inf) is True and within_bounds(a, -math.inf) is False
+    assert within_bounds(rows[2].answers["bp"], 5.0) is None and within_bounds(a, None) is None

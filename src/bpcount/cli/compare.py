@@ -50,8 +50,9 @@ def compare_command(inputs, counters, timeout, mem_mb, out, labels, split, famil
     All counters answer the same question: the unprojected count over every declared variable
     (c ind / c p show are ignored; free variables count). Reference: an exact counter that finished
     (pyganak first), else --labels. Answers outside their counter's own guarantee (exact: float
-    tolerance; ApproxMC: ratio outside [1/(1+ε), 1+ε]) are counted and listed; bpcount has no
-    guarantee, so the share with |Δ ln| ≤ 0.18 is reported.
+    tolerance; ApproxMC: ratio outside [1/(1+ε), 1+ε]; bpcount: reference outside its proven
+    bounds) are counted and listed; bpcount's estimate itself has no guarantee, so the share with
+    |Δ ln| ≤ 0.18 is reported.
     Output: the summary (markdown tables) on stdout; per-formula CSV and plots in --out; progress on
     stderr. Exit codes: 0 compared (timeouts and wrong answers are results, not failures);
     2 usage error (unknown or unavailable counter, --split without --labels); 3 no input found,

@@ -44,6 +44,8 @@ class Answer:
     seconds_batched: float | None = None
     detail: str = ""  # provenance: the line or call that produced the number
     error: str = ""
+    ln_lower: float | None = None  # bpcount: proven bounds on ln Z (CountResult.bounds), its guarantee
+    ln_upper: float | None = None
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,8 @@ class BpcountCounter(Counter):
                 conv = "" if r.converged is None else f" converged={int(r.converged)}"
                 detail = f"bpcount {self.method}{' exact' if r.exact else ''}{conv}"
                 out.append(Answer(self.name, path, "ok", r.ln_count, self.kind, r.seconds, r.seconds,
-                                  b.seconds if (b is not None and b.status == "ok") else None, detail))
+                                  b.seconds if (b is not None and b.status == "ok") else None, detail,
+                                  ln_lower=r.bounds[0], ln_upper=r.bounds[1]))
             else:
                 out.append(Answer(self.name, path, "timeout" if r.status == "timeout" else "error",
                                   kind=self.kind, seconds=r.seconds, error=r.error or r.status))

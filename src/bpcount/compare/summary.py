@@ -8,7 +8,9 @@ thus checked against another exact counter or the labels, never against itself.
 
 * exact: |Δ ln| ≤ 1e-6 + 1e-9·|ln ref| (float tolerance of a log);
 * approx (ApproxMC, ε): the ratio must lie in [1/(1+ε), 1+ε], i.e. |Δ ln| ≤ ln(1+ε);
-* heuristic (bpcount): no guarantee; the MCC heuristic tolerance |Δ ln| ≤ 0.18 is reported as a share.
+* heuristic (bpcount): its estimate promises nothing (the MCC heuristic tolerance |Δ ln| ≤ 0.18 is
+  reported as a share), but its proven bounds [ln_lower, ln_upper] do: the reference must lie
+  within them, to the exact tolerance (:func:`within_bounds`); without bounds, no guarantee.
 
 UNSAT: −inf vs −inf is a match (Δ = 0); −inf vs a finite value is outside every tolerance. Answers
 outside their guarantee are listed one by one, never silently averaged in.
@@ -78,6 +80,27 @@ def check(kind: str, epsilon: float | None, ln: float | None, ref: float | None)
     return abs(d) <= tol
 
 
+def within_bounds(a: Answer, ref: float | None) -> bool | None:
+    """Whether ``ref`` lies in the answer's proven bounds [ln_lower, ln_upper] (to the exact
+    counters' rounding tolerance); None when the answer has no bounds or there is no reference."""
+    if ref is None or (a.ln_lower is None and a.ln_upper is None):
+        return None
+    lo = -math.inf if a.ln_lower is None else a.ln_lower
+    hi = math.inf if a.ln_upper is None else a.ln_upper
+    if ref == -math.inf:
+        return lo == -math.inf
+    slack = EXACT_ABS_TOL + EXACT_REL_TOL * abs(ref)
+    return lo - slack <= ref <= hi + slack
+
+
+def answer_check(a: Answer, info: CounterInfo, ref: float | None) -> bool | None:
+    """:func:`check` of the counter's own promise; for a heuristic counter with proven bounds
+    (bpcount), whether the reference lies within them."""
+    if info.kind in ("exact", "approx"):
+        return check(a.kind, info.epsilon, a.ln_count, ref)
+    return within_bounds(a, ref)
+
+
 @dataclass(frozen=True)
 class CounterInfo:
     name: str
@@ -98,7 +121,7 @@ class Stats:
     within_018: float | None = None
     median_seconds: float | None = None
     median_seconds_batched: float | None = None
-    outside: int | None = None  # None: no guarantee (heuristic)
+    outside: int | None = None  # None: no guarantee (a heuristic counter without proven bounds)
     unsat_mismatch: int = 0
 
 
@@ -109,7 +132,7 @@ def _median(xs: list[float]) -> float | None:
 def counter_stats(rows: Sequence[FormulaRow], info: CounterInfo, exact_counters: Sequence[str]) -> Stats:
     st = Stats(info.name, n=len(rows))
     sq, absd, within, times, btimes = [], [], [], [], []
-    outside = 0
+    outside = bounded = 0
     for row in rows:
         a = row.answers.get(info.name)
         if a is None or a.status != "ok":
@@ -131,14 +154,16 @@ def counter_stats(rows: Sequence[FormulaRow], info: CounterInfo, exact_counters:
                 absd.append(abs(d))
         else:
             st.unsat_mismatch += 1
-        if check(a.kind, info.epsilon, a.ln_count, ref) is False:
+        verdict = answer_check(a, info, ref)
+        bounded += verdict is not None
+        if verdict is False:
             outside += 1
     st.rmse = math.sqrt(sum(sq) / len(sq)) if sq else None
     st.median_abs = _median(absd)
     st.within_018 = sum(within) / len(within) if within else None
     st.median_seconds = _median(times)
     st.median_seconds_batched = _median(btimes)
-    st.outside = outside if info.kind in ("exact", "approx") else None
+    st.outside = outside if info.kind in ("exact", "approx") or bounded else None
     return st
 
 
@@ -164,12 +189,13 @@ def outside_list(rows: Sequence[FormulaRow], infos: Sequence[CounterInfo], exact
             if a is None or a.status != "ok":
                 continue
             ref, src = row.reference(info.name, exact_counters)
-            if check(a.kind, info.epsilon, a.ln_count, ref) is False:
+            if answer_check(a, info, ref) is False:
                 d = delta(a.ln_count, ref)
                 out.append({"file": row.file, "counter": info.name, "ln_count": a.ln_count, "ref": ref,
                             "ref_source": src, "delta": d,
                             "ratio": math.exp(d) if d is not None and abs(d) < 700 else None,
-                            "tolerance": tolerance(a.kind, info.epsilon, ref)})
+                            "tolerance": tolerance(a.kind, info.epsilon, ref),
+                            "bounds": None if info.kind in ("exact", "approx") else (a.ln_lower, a.ln_upper)})
     return out
 
 
@@ -199,7 +225,8 @@ def summary_markdown(rows: Sequence[FormulaRow], infos: Sequence[CounterInfo], e
               "median s", "median s batched", "outside guarantee"]
 
     def stat_row(label: list[str], st: Stats, info: CounterInfo) -> list[str]:
-        guar = {"exact": "exact", "approx": f"ε={info.epsilon}"}.get(info.kind, "none")
+        guar = {"exact": "exact", "approx": f"ε={info.epsilon}"}.get(
+            info.kind, "none" if st.outside is None else "proven bounds")
         outside = "-" if st.outside is None else str(st.outside)
         if st.unsat_mismatch:
             outside += f" ({st.unsat_mismatch} SAT/UNSAT mismatch)"
@@ -229,9 +256,11 @@ def summary_markdown(rows: Sequence[FormulaRow], infos: Sequence[CounterInfo], e
     flagged = outside_list(rows, infos, exact_counters)
     if flagged:
         fl = [[r["file"], r["counter"], _f(r["ln_count"], ".4f"), _f(r["ref"], ".4f"), r["ref_source"],
-               _f(r["delta"], "+.4f"), _f(r["ratio"], ".4g"), _f(r["tolerance"], ".3g")] for r in flagged]
+               _f(r["delta"], "+.4f"), _f(r["ratio"], ".4g"),
+               _f(r["tolerance"], ".3g") if r["bounds"] is None else
+               f"bounds [{_f(r['bounds'][0], '.4f')}, {_f(r['bounds'][1], '.4f')}]"] for r in flagged]
         parts.append("Answers outside their counter's guarantee\n\n"
-                     + _md(["file", "counter", "ln", "ref ln", "ref", "Δln", "ratio", "allowed abs Δln"], fl))
+                     + _md(["file", "counter", "ln", "ref ln", "ref", "Δln", "ratio", "allowed abs Δln / bounds"], fl))
     else:
         parts.append("Answers outside their counter's guarantee: none")
     return "\n\n".join(parts) + "\n"
@@ -256,7 +285,7 @@ def csv_rows(rows: Sequence[FormulaRow], infos: Sequence[CounterInfo], exact_cou
             if a is None:
                 continue
             r_i, _ = row.reference(i.name, exact_counters)
-            ok = check(a.kind, i.epsilon, a.ln_count, r_i) if a.status == "ok" else None
+            ok = answer_check(a, i, r_i) if a.status == "ok" else None
             rec.update({
                 f"{i.name}_status": a.status, f"{i.name}_ln": _f(a.ln_count, "r"),
                 f"{i.name}_seconds": _f(a.seconds, ".6f"),
