@@ -42,6 +42,7 @@ from bpcount.bounds import (
     upper_bound,
 )
 from bpcount.cnf import read_dimacs
+from bpcount.estimate import feasible_range
 from bpcount.simplify import simplify
 
 
@@ -70,8 +71,7 @@ def profile(rows: list[tuple[Path, float | None]], wall: float) -> list[dict]:
             continue
         ub = minibucket_upper_bound(r.num_vars, r.lits, r.clause_ptr, r.log_phi, i_bound=DEFAULT_I_BOUND,
                                     wall_limit=wall)
-        trivial = r.ln_offset + (r.num_vars * math.log(2.0) if r.log_phi is None
-                                 else float(np.logaddexp(r.log_phi[:, 0], r.log_phi[:, 1]).sum()))
+        trivial = feasible_range(r)[1]
         ladder = upper_bound(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=DEFAULT_BOUND_BUDGET)
         out.append({"name": path.name, "label": label, "trivial": trivial, "seconds": ub.seconds,
                     "upper": None if ub.ln_upper is None else r.ln_offset + ub.ln_upper, "counts": ub.counts,

@@ -675,8 +675,9 @@ def feasible_range(residual: Residual) -> tuple[float, float]:
     Upper: every assignment of the residual's variables is a model, ln_offset + Σ_i ln(w_i + w̄_i)
     (V ln 2 unweighted). Lower: one model, ln_offset unweighted (−inf weighted: no cheap bound).
     A non-converged Bethe value can land far outside (tens of thousands of nats below zero when BP
-    believes some clauses nearly falsified); projecting onto the range can only bring an estimate
-    closer to a truth inside it, so the engine does that and says so (``stats['clamped_from']``).
+    believes some clauses nearly falsified). :func:`proven_bounds` starts from this range and
+    tightens it; the engine projects every estimate into the result and says so
+    (``stats['clamped_from']``).
     """
     if residual.log_phi is None:
         return residual.ln_offset, residual.ln_offset + residual.num_vars * math.log(2.0)
