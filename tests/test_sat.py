@@ -80,6 +80,12 @@ def test_count_is_exact_by_enumeration_up_to_the_bound_only():
         (off,) = count([f], options=CountOptions(**{**opts, "enum_models": 0}))
         (no_sat,) = count([f], options=CountOptions(**opts, sat_check=False))
         assert not off.exact and not no_sat.exact and "enumerated_models" not in off.stats
+        assert "sat" not in no_sat.stats and off.stats["sat"]["model_literals"] == 0
+        assert on.stats["sat"]["work"] > 0 and on.stats["sat"]["propagations"] > 0
+        # each model read back and blocked is charged its literals (the residual's variables); the
+        # model past the bound is found but not blocked
+        reads = on.stats["enumerated_models"] - (0 if on.exact else 1)
+        assert on.stats["sat"]["model_literals"] == reads * on.stats["residual_vars"]
         if round(math.exp(truth)) <= 256:
             assert on.exact and on.ln_count == pytest.approx(truth, abs=1e-9)
             assert on.stats["enumerated_models"] == round(math.exp(truth))
@@ -119,3 +125,41 @@ def test_weighted_models_found_are_a_lower_bound():
             previous = e.ln_found
         seen += 1
     assert seen >= 10
+
+
+def _many_models(seed: int = 11, n: int = 40) -> Formula:
+    """A satisfiable random 3-CNF well below the threshold: far more than 10^4 models."""
+    return random_3cnf(np.random.default_rng(seed), n, 2 * n)
+
+
+def test_budgets_are_work_so_a_cut_enumeration_is_the_same_on_every_run():
+    """The enumeration stops where its charged work passes the budget, not where a clock does: the
+    same formula gives the same models found and counts with or without a wall-clock limit, and the
+    charge is what the work model makes of the counts."""
+    from bpcount.sat import DEFAULT_SAT_WORK_MODEL, sat_work
+
+    f = _many_models()
+    runs = [enumerate_models(f.num_vars, f.lits, f.clause_ptr, max_models=10**6, sat_budget=1.0, enum_budget=2e-3,
+                             wall_factor=factor) for factor in (5.0, 5.0, math.inf)]
+    first = runs[0]
+    assert first.satisfiable and first.ln_count is None and 1 < first.models < 10**6
+    assert all(r.models == first.models and r.counts == first.counts for r in runs)
+    assert first.ln_found == pytest.approx(math.log(first.models))
+    assert first.work == pytest.approx(sat_work(DEFAULT_SAT_WORK_MODEL, **first.counts))
+    assert first.work > 2e-3  # stopped because the charge passed the budget
+    assert first.counts["model_literals"] == first.models * f.num_vars
+    more = enumerate_models(f.num_vars, f.lits, f.clause_ptr, max_models=10**6, sat_budget=1.0, enum_budget=2e-2)
+    assert more.models > first.models  # a larger budget goes further
+
+
+def test_wall_clock_limit_still_stops_a_cheap_looking_enumeration():
+    """With a work model that charges almost nothing, the wall-clock backstop (factor × budget) ends
+    the enumeration, checked between solver calls as well as by the solver's interrupt."""
+    from bpcount.sat import SatWorkModel
+
+    f = _many_models()
+    free = SatWorkModel(propagation=1e-15, conflict=1e-15, model_literal=1e-15)
+    e = enumerate_models(f.num_vars, f.lits, f.clause_ptr, max_models=10**7, sat_budget=1.0, enum_budget=0.05,
+                         work_model=free, wall_factor=2.0)
+    assert e.satisfiable and e.ln_count is None and 1 < e.models < 10**7
+    assert e.seconds < 2.0 and e.work < 0.05

@@ -78,10 +78,10 @@ class CountOptions:
     ignore_projection: bool = False  # count unprojected even for `c t pmc` / `c p show`
     strict: bool = False  # more clauses than the header declares is an error
     sat_check: bool = True  # prove the `s` line with a budgeted SAT call
-    sat_budget: float = DEFAULT_SAT_BUDGET  # seconds for that call
+    sat_budget: float = DEFAULT_SAT_BUDGET  # seconds of work (reference machine, bpcount.sat.SatWorkModel) for that call
     enum_models: int = DEFAULT_ENUM_MODELS  # after the SAT check's witness, enumerate up to this many models of the
     # residual; when the solver proves there are no more, the count is exact (bpcount.sat); 0: off
-    enum_budget: float = DEFAULT_ENUM_BUDGET  # seconds for that enumeration
+    enum_budget: float = DEFAULT_ENUM_BUDGET  # seconds of work for that enumeration (as sat_budget)
     search_budget: float = DEFAULT_SEARCH_BUDGET  # seconds of exact component-caching search on what is
     # still undecided, as work on the reference machine (bpcount.search: the same formulas are decided
     # on any machine); exact if it finishes, else the engine estimates; 0: off
@@ -316,6 +316,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
         r = simplified.residual
         found = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=opts.enum_models,
                                  sat_budget=opts.sat_budget, enum_budget=opts.enum_budget)
+        stats["sat"] = {"work": round(found.work, 6), "seconds": round(found.seconds, 6), **(found.counts or {})}
         satisfiable = found.satisfiable
         if satisfiable is False:
             stats["unsat_reason"] = "SAT solver"

@@ -10,13 +10,24 @@ model found and ask again, up to ``max_models`` models within a time budget. Whe
 that no further model exists, the count is exact: the number of models (or, weighted, the sum of
 their weights). Formulas with few models are where BP's relative error is largest, and there this
 costs a few milliseconds; formulas with many models stop at the bound and go to the estimator.
+
+**Budgets are work, not wall time** (as the exact search's, :mod:`bpcount.search`): each budget is
+seconds on the reference machine, charged by :class:`SatWorkModel` for the solver's propagations and
+conflicts (read from its statistics) and for each model read back and blocked. Before every call the
+solver gets the rest of the budget as propagation and conflict limits, so a formula ends the same way
+on every machine and under any load (Glucose checks its limits at restarts, so one call can overrun
+them: the overrun is the same everywhere). A wall-clock limit of :data:`WALL_LIMIT_FACTOR` × the budget
+still applies (a timer interrupts the solver, and the enumeration loop checks the clock between
+calls, where an interrupt would be lost: with wall-time budgets alone, enumerations of 10^4-variable
+formulas ran 1–9 s on a 0.5 s budget).
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,10 +35,91 @@ import numpy as np
 SOLVER_NAME = "glucose4"
 
 #: Defaults shared by counting (CountOptions, the CLI) and training (formulas counting would
-#: enumerate are not trained on): seconds for the SAT check, models to enumerate, seconds for that.
+#: enumerate are not trained on): seconds of work (reference machine, :class:`SatWorkModel`) for the
+#: SAT check, models to enumerate, seconds of work for that.
 DEFAULT_SAT_BUDGET = 2.0
 DEFAULT_ENUM_MODELS = 1024
 DEFAULT_ENUM_BUDGET = 0.5
+
+#: Wall-clock limit of a budgeted call or enumeration, as a multiple of its work budget (the same
+#: backstop as the search's, bpcount.search.WALL_LIMIT_FACTOR).
+WALL_LIMIT_FACTOR = 5.0
+
+
+@dataclass(frozen=True)
+class SatWorkModel:
+    """Reference-machine seconds charged per unit of SAT work (fields in seconds): ``propagation``
+    and ``conflict`` for the solver's counters, ``model_literal`` per literal of each model read
+    back and blocked (the Python side of the enumeration). Fitted by ``benchmarks/sat_work.py``
+    (twelfth session, on the 2-core VM): the SAT check and enumeration of the train and unlabeled
+    splits' residuals and 12 hard random 3-CNFs (303 runs, 222 of them over 10 ms), non-negative
+    least squares on the relative error of each run's charge against its wall time; wall time /
+    charge p10 0.83, median 1.02, p90 1.50, max 2.80 (results/sat_work.md). In an enumeration the
+    propagations and the model literals grow together (each model assigns every variable), so
+    their split is poorly determined; their sum per model is not. Refit after a change that makes
+    these steps faster or slower."""
+
+    propagation: float = 8.1e-8
+    conflict: float = 1.4e-5
+    model_literal: float = 5.5e-8
+
+
+#: The work model the SAT stages charge by default.
+DEFAULT_SAT_WORK_MODEL = SatWorkModel()
+
+
+@dataclass
+class _Meter:
+    """Charges one budget's solver calls (see the module docstring)."""
+
+    solver: object
+    budget: float  # reference-machine seconds
+    model: SatWorkModel
+    deadline: float  # time.monotonic()
+    work: float = 0.0
+    counts: dict = field(default_factory=lambda: {"propagations": 0, "conflicts": 0, "model_literals": 0})
+    _timer: threading.Timer | None = None
+
+    def solve(self) -> bool | None:
+        """One solver call within what is left of the budget: True, False, or None (budget or
+        wall-clock limit reached first)."""
+        left = self.budget - self.work
+        if left <= 0 or time.monotonic() >= self.deadline:
+            return None
+        self.solver.prop_budget(max(1, int(left / self.model.propagation)))
+        self.solver.conf_budget(max(1, int(left / self.model.conflict)))
+        before = self.solver.accum_stats()
+        answer = self.solver.solve_limited(expect_interrupt=True)
+        after = self.solver.accum_stats()
+        props = after["propagations"] - before["propagations"]
+        conflicts = after["conflicts"] - before["conflicts"]
+        self.counts["propagations"] += props
+        self.counts["conflicts"] += conflicts
+        self.work += self.model.propagation * props + self.model.conflict * conflicts
+        return answer
+
+    def __enter__(self) -> _Meter:
+        """Start the wall-clock backstop: a timer that interrupts the solver at the deadline (an
+        interrupt that lands between two calls is lost; :meth:`solve` checks the clock first)."""
+        wait = self.deadline - time.monotonic()
+        self._timer = threading.Timer(max(0.0, wait), self.solver.interrupt) if math.isfinite(wait) else None
+        if self._timer is not None:
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def model_read(self, literals: int) -> None:
+        """Charge reading back and blocking a model of ``literals`` literals."""
+        self.counts["model_literals"] += literals
+        self.work += self.model.model_literal * literals
+
+
+def sat_work(model: SatWorkModel, *, propagations: int = 0, conflicts: int = 0, model_literals: int = 0) -> float:
+    """Reference-machine seconds ``model`` charges for these counts."""
+    return model.propagation * propagations + model.conflict * conflicts + model.model_literal * model_literals
 
 
 @dataclass(frozen=True)
@@ -37,13 +129,18 @@ class Enumeration:
     ``satisfiable``: True (a model was found), False (proven UNSAT) or None (budget exhausted first).
     ``ln_count``: exact ln of the (weighted) model count when every model was enumerated, else None
     (−inf when UNSAT). ``models``: models found (≤ max_models + 1). ``ln_found``: ln of the (weighted)
-    sum over the models found, a lower bound on ln Z (−inf when none was found).
+    sum over the models found, a lower bound on ln Z (−inf when none was found). ``work``: reference
+    seconds charged (SAT check + enumeration, :class:`SatWorkModel`); ``counts``: what was charged
+    (propagations, conflicts, model_literals); ``seconds``: wall time.
     """
 
     satisfiable: bool | None
     ln_count: float | None
     models: int
     ln_found: float = -math.inf
+    work: float = 0.0
+    counts: dict | None = None
+    seconds: float = 0.0
 
 
 def _load(solver, lits: np.ndarray, clause_ptr: np.ndarray) -> None:
@@ -53,17 +150,10 @@ def _load(solver, lits: np.ndarray, clause_ptr: np.ndarray) -> None:
         solver.add_clause(flat[a:b])
 
 
-def _solve(solver, budget_seconds: float) -> bool | None:
-    timer = threading.Timer(budget_seconds, solver.interrupt)
-    timer.start()
-    try:
-        return solver.solve_limited(expect_interrupt=True)
-    finally:
-        timer.cancel()
-
-
 def enumerate_models(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
-                     *, max_models: int, sat_budget: float, enum_budget: float = 0.0) -> Enumeration:
+                     *, max_models: int, sat_budget: float, enum_budget: float = 0.0,
+                     work_model: SatWorkModel = DEFAULT_SAT_WORK_MODEL, wall_factor: float = WALL_LIMIT_FACTOR
+                     ) -> Enumeration:
     """A budgeted SAT call, then (``max_models`` > 0) enumeration of up to ``max_models`` models.
 
     Args:
@@ -72,40 +162,48 @@ def enumerate_models(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
             simplifier's residual; a variable in no clause would be missing from the blocking clauses).
         log_weights: (num_vars, 2) ln w(¬x), ln w(x), or None (unweighted).
         max_models: stop (count unknown) once more than this many models are found; 0: SAT check only.
-        sat_budget: seconds for the first call (the SAT check).
-        enum_budget: seconds for all further calls together.
+        sat_budget: seconds of work (reference machine, ``work_model``) for the first call (the SAT check).
+        enum_budget: seconds of work for all further calls together.
+        wall_factor: each budget's wall-clock limit, as a multiple of it (``math.inf``: none).
     """
     from pysat.solvers import Solver
 
+    t0 = time.monotonic()
     if len(clause_ptr) <= 1:
         ln = num_vars * math.log(2.0) if log_weights is None else \
             float(np.logaddexp(log_weights[:, 0], log_weights[:, 1]).sum())
         return Enumeration(True, ln, 1, ln)
     with Solver(name=SOLVER_NAME) as solver:
         _load(solver, lits, clause_ptr)
-        first = _solve(solver, sat_budget)
+        check = _Meter(solver, sat_budget, work_model, time.monotonic() + wall_factor * sat_budget)
+        with check:
+            first = check.solve()
+
+        def result(satisfiable, ln_count, models, ln_found, meters) -> Enumeration:
+            counts = {k: sum(m.counts[k] for m in meters) for k in check.counts}
+            return Enumeration(satisfiable, ln_count, models, ln_found, work=sum(m.work for m in meters),
+                               counts=counts, seconds=time.monotonic() - t0)
+
         if first is not True:
-            return Enumeration(first, -math.inf if first is False else None, 0)
+            return result(first, -math.inf if first is False else None, 0, -math.inf, [check])
         models = [solver.get_model()[:num_vars]]
         if max_models <= 0 or enum_budget <= 0:
-            return Enumeration(True, None, 1, _ln_sum(models, log_weights))
-        timer = threading.Timer(enum_budget, solver.interrupt)
-        timer.start()
-        try:
+            return result(True, None, 1, _ln_sum(models, log_weights), [check])
+        meter = _Meter(solver, enum_budget, work_model, time.monotonic() + wall_factor * enum_budget)
+        with meter:
             while len(models) <= max_models:
+                meter.model_read(num_vars)
                 solver.add_clause([-x for x in models[-1]])
-                answer = solver.solve_limited(expect_interrupt=True)
+                answer = meter.solve()
                 if answer is None:
-                    return Enumeration(True, None, len(models), _ln_sum(models, log_weights))
+                    return result(True, None, len(models), _ln_sum(models, log_weights), [check, meter])
                 if answer is False:
                     break
                 models.append(solver.get_model()[:num_vars])
             else:
-                return Enumeration(True, None, len(models), _ln_sum(models, log_weights))
-        finally:
-            timer.cancel()
+                return result(True, None, len(models), _ln_sum(models, log_weights), [check, meter])
     ln = _ln_sum(models, log_weights)
-    return Enumeration(True, ln, len(models), ln)
+    return result(True, ln, len(models), ln, [check, meter])
 
 
 def _ln_sum(models: list[list[int]], log_weights: np.ndarray | None) -> float:

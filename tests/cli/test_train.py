@@ -63,6 +63,22 @@ def test_train_smoke(tmp_path):
     assert load_checkpoint(out / "last.pt")["epoch"] == 4
     assert [r["epoch"] for r in csv.DictReader(open(out / "results.csv"))] == ["1", "2", "3", "4"]
 
+    # --init fine-tunes: a fresh run (epoch 1, own results) from the checkpoint's weights and config;
+    # the model options given here (--layers 3, --hidden 5) are ignored
+    tuned = tmp_path / "tuned"
+    init = load_checkpoint(out / "last.pt")
+    fine = CliRunner().invoke(cli, ["train", str(tmp_path / "cnf"), "--labels", str(labels), "--out", str(tuned),
+                                    "--epochs", "1", "--layers", "3", "--hidden", "5", "--lr", "1e-9",
+                                    "--init", str(out / "last.pt"), "--exact-max-vars", "0", "--exact-width", "0",
+                                    "--enum-models", "0", "--search-budget", "0", "-q"])
+    assert fine.exit_code == 0, fine.output
+    ckpt = load_checkpoint(tuned / "last.pt")
+    assert ckpt["epoch"] == 1 and ckpt["model_config"] == init["model_config"]
+    assert ckpt["train_config"]["init"] == str(out / "last.pt")
+    assert ckpt["state_dict"].keys() == init["state_dict"].keys()
+    assert all(torch.allclose(ckpt["state_dict"][k].double(), init["state_dict"][k].double(), atol=1e-6)
+               for k in init["state_dict"])
+
 
 def test_train_bad_csv(tmp_path):
     bad = tmp_path / "bad.csv"

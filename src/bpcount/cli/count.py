@@ -59,12 +59,13 @@ DEFAULT_METHOD = "bpnn"
 @click.option("--sat-check/--no-sat-check", default=True, show_default=True,
               help="Prove the MCC 's' line with a short SAT-solver call.")
 @click.option("--sat-budget", type=click.FloatRange(min=0.0), default=DEFAULT_SAT_BUDGET, show_default=True,
-              help="Seconds for that SAT call.")
+              help="Seconds for that SAT call, as work on a reference machine (solver propagations and "
+                   "conflicts), so every machine gives the same answer; a wall-clock limit of 5x still applies.")
 @click.option("--enum-models", type=click.IntRange(min=0), default=DEFAULT_ENUM_MODELS, show_default=True,
               help="After the SAT call's witness, enumerate up to N models (blocking each one found); if the "
                    "solver proves there are no more, the count is exact. 0 disables; off with --no-sat-check.")
 @click.option("--enum-budget", type=click.FloatRange(min=0.0), default=DEFAULT_ENUM_BUDGET, show_default=True,
-              help="Seconds for that enumeration.")
+              help="Seconds for that enumeration (work on the reference machine, like --sat-budget).")
 @click.option("--search-budget", type=click.FloatRange(min=0.0), default=DEFAULT_SEARCH_BUDGET, show_default=True,
               help="Seconds of exact search (branch, simplify, split into components, cache) on what the "
                    "earlier stages leave; exact if it finishes, else the method estimates. Counted as work "

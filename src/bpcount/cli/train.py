@@ -88,10 +88,13 @@ from bpcount.search import DEFAULT_SEARCH_BUDGET
                    "step (e.g. 0.99); 0 disables.")
 @click.option("--resume", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
+@click.option("--init", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Fine-tune: start a fresh run (new optimiser, epoch 1) from this checkpoint's weights and "
+                   "model config (the model options above are then ignored), e.g. pretrained/default.pt.")
 @verbosity_options
 def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
                   families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, enum_models, search_budget, equivalences, jobs, seed, dtype, device,
-                  ema, resume, verbose, quiet) -> None:
+                  ema, resume, init, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
     from bpcount.bpnn.train import TrainConfig, train
@@ -104,7 +107,7 @@ def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, 
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
                          val_fraction=val_fraction, families=tuple(families), patience=patience,
                          max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars,
-                         exact_max_width=exact_max_width, enum_models=enum_models, search_budget=search_budget, equivalences=equivalences, jobs=jobs, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume,
+                         exact_max_width=exact_max_width, enum_models=enum_models, search_budget=search_budget, equivalences=equivalences, jobs=jobs, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume, init=init,
                          progress=not quiet)
     try:
         result = train(config)
