@@ -45,3 +45,8 @@ def search_work_script():
 @pytest.fixture(scope="module")
 def bound_work_script():
     return load_script("bound_work")
+
+
+@pytest.fixture(scope="module")
+def sat_work_script():
+    return load_script("sat_work")
