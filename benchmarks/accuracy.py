@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--families", default=None, help="comma-separated family filter")
     ap.add_argument("--jobs", type=int, default=1,
                     help="worker processes for the CPU stages (CountOptions.jobs; val split only: the test "
-                         "split is counted one formula at a time). Exactness decisions assume a CPU per job")
+                         "split is counted one formula at a time). Exactness decisions are work-budgeted (up to 5x wall-clock limits)")
     ap.add_argument("--per-formula", default=None, help="also write every formula's estimates to this CSV")
     ap.add_argument("--methods", default="bp-clauses,bp,bpnn",
                     help="comma-separated: bp-clauses, bp, bpnn, loopy; a suffix +condN conditions on up to N "

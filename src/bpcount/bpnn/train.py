@@ -98,7 +98,7 @@ class TrainConfig:
     ema: float = 0.0  # > 0: validate and save an exponential moving average of the weights,
     # updated after every step with this decay (0 disables; raw weights are kept for --resume)
     jobs: int = 1  # processes that parse, simplify and run the exact stages on the formulas before
-    # training (bpcount.parallel; 0: one per CPU); the search budget is wall time, so give each a CPU
+    # training (bpcount.parallel; 0: one per CPU); the budgets are work, with wall-clock limits of 5x
     resume: str | None = None  # checkpoint to continue from (its model config wins)
     init: str | None = None  # checkpoint whose weights start a fresh run
     progress: bool = True

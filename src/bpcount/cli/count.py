@@ -95,9 +95,9 @@ DEFAULT_METHOD = "bpnn"
               help="CPU threads for torch [default: torch's choice]. Use 1 on a busy machine.")
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Worker processes for the per-formula CPU stages (reading, simplification, SAT check, "
-                   "enumeration, exact search), which then run beside the engine. 0: one per CPU. Give "
-                   "each job a CPU of its own: the enumeration budgets and the search's wall-clock limit "
-                   "are wall time.")
+                   "enumeration, exact search), which then run beside the engine. 0: one per CPU. Their "
+                   "budgets are work, so answers do not depend on the number of jobs, unless jobs share "
+                   "CPUs so much that a wall-clock limit (5x a budget) is reached.")
 @click.option("--task", type=click.Choice(["mc", "wmc", "pmc", "pwmc"]), default=None,
               help="MCC wrapper option; pmc/pwmc are refused unless --ignore-projection.")
 @click.option("--tmpdir", default=None, hidden=True, help="MCC wrapper option (accepted, unused).")

@@ -79,7 +79,8 @@ from bpcount.search import DEFAULT_SEARCH_BUDGET
                    "the model simplifies the same way.")
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Worker processes that read, simplify and run the exact stages on the formulas before "
-                   "training (0: one per CPU). Give each job a CPU: the search's wall-clock limit is wall time.")
+                   "training (0: one per CPU). The exact stages' budgets are work (same decisions at any load, up "
+                   "to their wall-clock limits of 5x the budget).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
