@@ -22,15 +22,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import platform
 import sys
 import time
 from pathlib import Path
 
+import calibration as cal
 import numpy as np
-from calibration import add_formula_args, ratio_cells, selected_formulas, write_report
 
-from bpcount import __version__
 from bpcount.bounds import (
     BOUND_WORK,
     DEFAULT_BOUND_BUDGET,
@@ -50,15 +48,9 @@ def fit_bound_model(counts: list[dict[str, int]], seconds: list[float],
                     base: BoundWorkModel = BOUND_WORK) -> BoundWorkModel:
     """Coefficients that make each run's charge match its wall time: NNLS on the relative error
     Σ ((charge − seconds) / seconds)²; a count no run has keeps ``base``'s value."""
-    from scipy.optimize import nnls
-
-    names = [f.name for f in dataclasses.fields(BoundWorkModel)]
     key = {"step": "steps", "scan": "scanned", "pair": "pairs", "entry": "entries"}
-    a = np.array([[c[key[n]] for n in names] for c in counts], dtype=np.float64)
-    t = np.asarray(seconds, dtype=np.float64)
-    used = a.any(axis=0)
-    coef, _ = nnls(a[:, used] / t[:, None], np.ones(len(t)))
-    return dataclasses.replace(base, **{n: float(c) for n, c in zip(np.array(names)[used], coef)})
+    names = [f.name for f in dataclasses.fields(BoundWorkModel)]
+    return cal.fit_relative(base, [[c[key[n]] for n in names] for c in counts], seconds)
 
 
 def profile(rows: list[tuple[Path, float | None]], wall: float) -> list[dict]:
@@ -82,18 +74,18 @@ def profile(rows: list[tuple[Path, float | None]], wall: float) -> list[dict]:
 
 def ratios(rows: list[dict], model: BoundWorkModel, min_seconds: float) -> str:
     r = np.array([x["seconds"] / bound_work(model, **x["counts"]) for x in rows if x["seconds"] > min_seconds])
-    return ratio_cells(r, with_min=True)
+    return cal.ratio_cells(r, with_min=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_formula_args(ap)
+    cal.add_formula_args(ap)
     ap.add_argument("--wall", type=float, default=10.0, help="wall-clock cap per run of the profile (s)")
     ap.add_argument("--min-seconds", type=float, default=0.005, help="fit and ratios over runs longer than this")
     ap.add_argument("--out", type=Path, default=None, help="markdown report (default: stdout)")
     opts = ap.parse_args(argv)
 
-    rows = selected_formulas(ap, opts)
+    rows = cal.selected_formulas(ap, opts)
 
     t0 = time.perf_counter()
     runs = profile(rows, opts.wall)
@@ -107,19 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     labelled = [x for x in done if x["label"] is not None and math.isfinite(x["label"])]
     gaps = np.array([x["upper"] - x["label"] for x in labelled])
     trivial_gaps = np.array([x["trivial"] - x["label"] for x in labelled])
-    lines = [
-        "# Mini-bucket bound work model: fitted on this machine against the current constants",
-        "",
-        f"bpcount {__version__}; Python {platform.python_version()}; {platform.machine()}. "
-        f"Command: `python benchmarks/bound_work.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+    lines = cal.report_head("Mini-bucket bound work model: fitted on this machine against the current constants",
+                        "bound_work.py", argv)
+    lines += [
         f"{len(rows)} formulas, {len(runs)} with a residual; i-bound {DEFAULT_I_BOUND}; {len(done)} bounds "
         f"finished within the {opts.wall:g} s cap; {time.perf_counter() - t0:.0f} s in all.",
         "",
-        "| field | current (BoundWorkModel) | fitted here |",
-        "|---|---|---|",
+        *cal.coefficient_table(BOUND_WORK, fitted),
     ]
-    for field in dataclasses.fields(BoundWorkModel):
-        lines.append(f"| {field.name} | {getattr(BOUND_WORK, field.name):.3g} | {getattr(fitted, field.name):.3g} |")
     lines += [
         "",
         f"Wall time / charge over the {len(fit_rows)} runs longer than {opts.min_seconds:g} s (the fit used them):",
@@ -148,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         + (f"; over the {len(lgaps)} labelled: bound − ln Z median {np.median(lgaps):.1f} nats "
            f"(p90 {np.percentile(lgaps, 90):.1f}), violations {int((lgaps < -1e-6).sum())}." if len(lgaps) else "."),
     ]
-    write_report(lines, opts.out)
+    cal.write_report(lines, opts.out)
     return 0
 
 

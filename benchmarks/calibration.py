@@ -1,11 +1,14 @@
-"""What the work-model calibration scripts (search_work.py, bound_work.py) share: the
-``--labels/--splits/--files/--limit`` arguments, the list of formulas they pick, and writing the
-markdown report with its wall/charge ratio cells."""
+"""What the work-model calibration scripts (search_work.py, bound_work.py, sat_work.py) share: the
+``--labels/--splits/--files/--limit`` arguments, the list of formulas they pick, the fit of a work
+model's coefficients, and the markdown report (its head, the coefficient table, wall/charge ratio
+cells)."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import platform
 import sys
 from pathlib import Path
 
@@ -52,3 +55,35 @@ def ratio_cells(ratios: np.ndarray, *, with_min: bool = False) -> str:
     p10, med, p90 = np.percentile(ratios, [10, 50, 90])
     low = f" | {ratios.min():.2f}" if with_min else ""
     return f"{p10:.2f} | {med:.2f} | {p90:.2f}{low} | {ratios.max():.2f}"
+
+
+def fit_relative(base, sizes: list[list[float]], seconds: list[float]):
+    """The work model ``base`` (a frozen dataclass of per-unit costs) with coefficients that make each
+    run's charge (``sizes`` row · coefficients, one column per field in field order) match its wall
+    time: non-negative least squares on the relative error, Σ ((charge − seconds) / seconds)², so
+    every run counts alike. A field whose column is all zero keeps ``base``'s value."""
+    from scipy.optimize import nnls
+
+    names = np.array([f.name for f in dataclasses.fields(base)])
+    a = np.asarray(sizes, dtype=np.float64)
+    t = np.asarray(seconds, dtype=np.float64)
+    used = a.any(axis=0)
+    coef, _ = nnls(a[:, used] / t[:, None], np.ones(len(t)))
+    return dataclasses.replace(base, **{n: float(c) for n, c in zip(names[used], coef)})
+
+
+def report_head(title: str, script: str, argv: list[str] | None) -> list[str]:
+    """The report's first lines: its title, then version, platform and the command that made it."""
+    from bpcount import __version__
+
+    args = " ".join(argv if argv is not None else sys.argv[1:])
+    return [f"# {title}", "",
+            f"bpcount {__version__}; Python {platform.python_version()}; {platform.machine()}. "
+            f"Command: `python benchmarks/{script} {args}`"]
+
+
+def coefficient_table(current, fitted) -> list[str]:
+    """Markdown rows: each field of the work model, its current and its fitted value."""
+    rows = [f"| field | current ({type(current).__name__}) | fitted here |", "|---|---|---|"]
+    return rows + [f"| {f.name} | {getattr(current, f.name):.3g} | {getattr(fitted, f.name):.3g} |"
+                   for f in dataclasses.fields(current)]

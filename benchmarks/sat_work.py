@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import platform
 import sys
 import time
 from pathlib import Path
 
+import calibration as cal
 import numpy as np
-from calibration import add_formula_args, ratio_cells, selected_formulas, write_report
 
-from bpcount import __version__
 from bpcount.cnf import Formula, read_dimacs
 from bpcount.sat import (
     DEFAULT_ENUM_BUDGET,
@@ -68,26 +66,21 @@ def profile(formulas: list[tuple[str, Formula]], budget: float) -> list[dict]:
 
 def fit(rows: list[dict]) -> SatWorkModel:
     """NNLS on Σ ((charge − seconds) / seconds)²; a count no run has keeps the current value."""
-    from scipy.optimize import nnls
-
     names = [f.name for f in dataclasses.fields(SatWorkModel)]
-    a = np.array([[x["counts"][COUNT_OF[n]] for n in names] for x in rows], dtype=np.float64)
-    t = np.array([x["seconds"] for x in rows])
-    used = a.any(axis=0)
-    coef, _ = nnls(a[:, used] / t[:, None], np.ones(len(t)))
-    return dataclasses.replace(DEFAULT_SAT_WORK_MODEL, **{n: float(c) for n, c in zip(np.array(names)[used], coef)})
+    return cal.fit_relative(DEFAULT_SAT_WORK_MODEL, [[x["counts"][COUNT_OF[n]] for n in names] for x in rows],
+                        [x["seconds"] for x in rows])
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_formula_args(ap)
+    cal.add_formula_args(ap)
     ap.add_argument("--random", type=int, default=12, help="hard random 3-CNFs (n = 200…420, ratio 4.26)")
     ap.add_argument("--budget", type=float, default=60.0, help="work budget of each profiled run (s)")
     ap.add_argument("--min-seconds", type=float, default=0.01, help="fit and ratios over runs longer than this")
     ap.add_argument("--out", type=Path, default=None, help="markdown report (default: stdout)")
     opts = ap.parse_args(argv)
 
-    formulas = [(p.name, read_dimacs(p)) for p, _ in selected_formulas(ap, opts)]
+    formulas = [(p.name, read_dimacs(p)) for p, _ in cal.selected_formulas(ap, opts)]
     formulas += [(f"random3-{200 + 20 * i}", random_3cnf(200 + 20 * i, 4.26, i)) for i in range(opts.random)]
     t0 = time.perf_counter()
     runs = profile(formulas, opts.budget)
@@ -96,26 +89,20 @@ def main(argv: list[str] | None = None) -> int:
 
     def ratios(model: SatWorkModel) -> str:
         r = np.array([x["seconds"] / sat_work(model, **x["counts"]) for x in fit_rows])
-        return ratio_cells(r, with_min=True)
+        return cal.ratio_cells(r, with_min=True)
 
     def within(model: SatWorkModel) -> int:  # runs whose whole work fits both default budgets
         return sum(x["exact"] and sat_work(model, **x["counts"]) <= DEFAULT_SAT_BUDGET + DEFAULT_ENUM_BUDGET
                    for x in runs)
 
-    lines = [
-        "# SAT work model: fitted on this machine against the current constants",
-        "",
-        f"bpcount {__version__}; Python {platform.python_version()}; {platform.machine()}. "
-        f"Command: `python benchmarks/sat_work.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+    lines = cal.report_head("SAT work model: fitted on this machine against the current constants", "sat_work.py", argv)
+    lines += [
         f"{len(formulas)} formulas ({opts.random} random 3-CNFs), {len(runs)} with a residual; "
         f"{sum(x['exact'] for x in runs)} enumerations finished (≤ {DEFAULT_ENUM_MODELS} models); "
         f"{time.perf_counter() - t0:.0f} s in all.",
         "",
-        "| field | current (SatWorkModel) | fitted here |",
-        "|---|---|---|",
+        *cal.coefficient_table(DEFAULT_SAT_WORK_MODEL, fitted),
     ]
-    for f in dataclasses.fields(SatWorkModel):
-        lines.append(f"| {f.name} | {getattr(DEFAULT_SAT_WORK_MODEL, f.name):.3g} | {getattr(fitted, f.name):.3g} |")
     lines += [
         "",
         f"Wall time / charge over the {len(fit_rows)} runs longer than {opts.min_seconds:g} s (the fit used them); "
@@ -136,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         c = x["counts"]
         lines.append(f"| {x['name']} | {x['seconds']:.3f} | {c['propagations']} | {c['conflicts']} | "
                      f"{c['model_literals']} | {x['models']} |")
-    write_report(lines, opts.out)
+    cal.write_report(lines, opts.out)
     return 0
 
 

@@ -25,17 +25,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import platform
 import sys
 import time
 from pathlib import Path
 
+import calibration as cal
 import numpy as np
-from calibration import add_formula_args, ratio_cells, selected_formulas, write_report
 
 import bpcount.search as search
 import bpcount.simplify as simplify_module
-from bpcount import __version__
 from bpcount.cnf import read_dimacs
 from bpcount.simplify import simplify
 
@@ -73,14 +71,8 @@ def fit_work_model(features: list[dict[str, float]], seconds: list[float],
     formula counts alike, and the steps the profiler does not time (splitting into components, the
     bookkeeping) are spread over the fitted ones. ``features``: :func:`aggregate` per search;
     fields no search has keep ``base``'s value."""
-    from scipy.optimize import nnls
-
     names = [f.name for f in dataclasses.fields(search.WorkModel)]
-    a = np.array([[f[n] for n in names] for f in features], dtype=np.float64)
-    t = np.asarray(seconds, dtype=np.float64)
-    used = a.any(axis=0)
-    coef, _ = nnls(a[:, used] / t[:, None], np.ones(len(t)))
-    return dataclasses.replace(base, **{n: float(c) for n, c in zip(np.array(names)[used], coef)})
+    return cal.fit_relative(base, [[f[n] for n in names] for f in features], seconds)
 
 
 class StepTimer:
@@ -171,19 +163,19 @@ def run(paths: list[Path], budget: float, model: search.WorkModel, timer: StepTi
 
 
 def ratio_line(rows: list[dict], min_work: float) -> str:
-    return ratio_cells(np.array([x["seconds"] / x["work"] for x in rows if x["work"] > min_work]))
+    return cal.ratio_cells(np.array([x["seconds"] / x["work"] for x in rows if x["work"] > min_work]))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_formula_args(ap)
+    cal.add_formula_args(ap)
     ap.add_argument("--budget", type=float, default=search.DEFAULT_SEARCH_BUDGET, help="search budget (s)")
     ap.add_argument("--min-work", type=float, default=0.05,
                     help="ratios only over formulas charged more than this many seconds")
     ap.add_argument("--out", type=Path, default=None, help="markdown report (default: stdout)")
     opts = ap.parse_args(argv)
 
-    paths = [p for p, _ in selected_formulas(ap, opts)]
+    paths = [p for p, _ in cal.selected_formulas(ap, opts)]
 
     t0 = time.perf_counter()
     timer = StepTimer()
@@ -193,19 +185,14 @@ def main(argv: list[str] | None = None) -> int:
     fitted = fit_work_model([x["features"] for x in fit_rows], [x["seconds"] for x in fit_rows], current)
     checked = run(paths, opts.budget, fitted)
 
-    lines = [
-        "# Exact search work model: fitted on this machine against the current constants",
-        "",
-        f"bpcount {__version__}; Python {platform.python_version()}; {platform.machine()}. "
-        f"Command: `python benchmarks/search_work.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+    lines = cal.report_head("Exact search work model: fitted on this machine against the current constants",
+                        "search_work.py", argv)
+    lines += [
         f"{len(paths)} formulas, {len(profiled)} with a residual for the search; budget {opts.budget:g} s; "
         f"{len(timer.steps)} timed steps; {time.perf_counter() - t0:.0f} s in all.",
         "",
-        "| field | current (WorkModel) | fitted here |",
-        "|---|---|---|",
+        *cal.coefficient_table(current, fitted),
     ]
-    for field in dataclasses.fields(search.WorkModel):
-        lines.append(f"| {field.name} | {getattr(current, field.name):.3g} | {getattr(fitted, field.name):.3g} |")
     decided_both = sum(a["decided"] and b["decided"] for a, b in zip(profiled, checked))
     lines += [
         "",
@@ -223,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Only by the fitted one: "
         f"{', '.join(a['name'] for a, b in zip(profiled, checked) if b['decided'] and not a['decided']) or 'none'}.",
     ]
-    write_report(lines, opts.out)
+    cal.write_report(lines, opts.out)
     return 0
 
 
