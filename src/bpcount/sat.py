@@ -18,8 +18,8 @@ solver gets the rest of the budget as propagation and conflict limits, so a form
 on every machine and under any load (Glucose checks its limits at restarts, so one call can overrun
 them: the overrun is the same everywhere). A wall-clock limit of :data:`WALL_LIMIT_FACTOR` × the budget
 still applies (a timer interrupts the solver, and the enumeration loop checks the clock between
-calls, where an interrupt would be lost: with wall-time budgets alone, enumerations of 10^4-variable
-formulas ran 1–9 s on a 0.5 s budget).
+calls, where an interrupt would be lost: with wall-time budgets alone, enumerations of formulas
+with 10^4–10^5 variables ran to the 1024-model cap, 4–25 s on a 0.5 s budget).
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ class SatWorkModel:
     back and blocked (the Python side of the enumeration). Fitted by ``benchmarks/sat_work.py``
     (twelfth session, on the 2-core VM): the SAT check and enumeration of the train and unlabeled
     splits' residuals and 12 hard random 3-CNFs (303 runs, 222 of them over 10 ms), non-negative
-    least squares on the relative error of each run's charge against its wall time; wall time /
-    charge p10 0.83, median 1.02, p90 1.50, max 2.80 (results/sat_work.md). In an enumeration the
+    least squares on the relative error of each run's charge against its wall time; rerun with
+    these values, wall time / charge p10 0.80, median 1.01, p90 1.69, max 2.81
+    (results/sat_work.md). In an enumeration the
     propagations and the model literals grow together (each model assigns every variable), so
     their split is poorly determined; their sum per model is not. Refit after a change that makes
     these steps faster or slower."""
@@ -76,9 +77,13 @@ class _Meter:
     budget: float  # reference-machine seconds
     model: SatWorkModel
     deadline: float  # time.monotonic()
-    work: float = 0.0
     counts: dict = field(default_factory=lambda: {"propagations": 0, "conflicts": 0, "model_literals": 0})
     _timer: threading.Timer | None = None
+
+    @property
+    def work(self) -> float:
+        """Reference seconds charged so far."""
+        return sat_work(self.model, **self.counts)
 
     def solve(self) -> bool | None:
         """One solver call within what is left of the budget: True, False, or None (budget or
@@ -91,11 +96,8 @@ class _Meter:
         before = self.solver.accum_stats()
         answer = self.solver.solve_limited(expect_interrupt=True)
         after = self.solver.accum_stats()
-        props = after["propagations"] - before["propagations"]
-        conflicts = after["conflicts"] - before["conflicts"]
-        self.counts["propagations"] += props
-        self.counts["conflicts"] += conflicts
-        self.work += self.model.propagation * props + self.model.conflict * conflicts
+        self.counts["propagations"] += after["propagations"] - before["propagations"]
+        self.counts["conflicts"] += after["conflicts"] - before["conflicts"]
         return answer
 
     def __enter__(self) -> _Meter:
@@ -114,7 +116,6 @@ class _Meter:
     def model_read(self, literals: int) -> None:
         """Charge reading back and blocking a model of ``literals`` literals."""
         self.counts["model_literals"] += literals
-        self.work += self.model.model_literal * literals
 
 
 def sat_work(model: SatWorkModel, *, propagations: int = 0, conflicts: int = 0, model_literals: int = 0) -> float:
