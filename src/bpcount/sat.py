@@ -182,7 +182,7 @@ def enumerate_models(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
 
         def result(satisfiable, ln_count, models, ln_found, meters) -> Enumeration:
             counts = {k: sum(m.counts[k] for m in meters) for k in check.counts}
-            return Enumeration(satisfiable, ln_count, models, ln_found, work=sum(m.work for m in meters),
+            return Enumeration(satisfiable, ln_count, models, ln_found, work=sat_work(work_model, **counts),
                                counts=counts, seconds=time.monotonic() - t0)
 
         if first is not True:
