@@ -27,7 +27,7 @@ bench: install
 bench-accuracy: install
 	rm -f benchmarks/results/accuracy_per_formula.csv
 	$(BIN)/python benchmarks/accuracy.py --out benchmarks/results/accuracy.md --limit 30 \
-	    --methods bp-clauses,bp,bpnn,bpnn+nobound,bpnn+nosearch,bpnn+noexact \
+	    --methods bp-clauses,bp,bpnn,bpnn+noprobe,bpnn+nosearch,bpnn+noexact \
 	    --per-formula benchmarks/results/accuracy_per_formula.csv
 
 # Conditioning on 8 loop-cutset variables (--condition 8): about an hour on 2 cores.

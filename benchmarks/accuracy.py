@@ -55,9 +55,11 @@ def run_method(rows: list[dict], root: Path, method: str, checkpoint: str | None
         if s.startswith("cond"):
             extra["condition"] = int(s[4:])
         elif s == "noexact":  # the estimator alone: no elimination, no model enumeration, no search
-            extra.update(exact_max_width=0, enum_models=0, search_budget=0.0, bound_budget=0.0)
+            extra.update(exact_max_width=0, enum_models=0, search_budget=0.0, bound_budget=0.0, probe_budget=0.0)
         elif s == "nosearch":  # every exact stage but the search
             extra["search_budget"] = 0.0
+        elif s == "noprobe":  # no search probes: the method's engine estimates everything the exact stages leave
+            extra["probe_budget"] = 0.0
         elif s == "nobound":  # no mini-bucket upper bound (estimates clamped to the trivial range only)
             extra["bound_budget"] = 0.0
         elif s.startswith("search"):  # the exact search with a budget of N seconds
@@ -214,14 +216,17 @@ def main(argv: list[str] | None = None) -> int:
         "triples and clause clusters over ≤ 4 variables merged into single factors); `bp-clauses` is BP "
         "with one factor per clause (`--no-gates`); `+condN`: the estimate summed over the branches of up to "
         "N loop-cutset variables (`--condition N`), used where every branch converged; `+noexact`: "
-        "no variable elimination, no model enumeration and no exact search (`--exact-width 0 --enum-models 0 "
-        "--search-budget 0`: the estimator alone, apart from enumerating components of ≤ 20 variables); "
-        "`+nosearch`: every exact stage but the search (`--search-budget 0`); `+searchN`: a search budget of "
+        "no variable elimination, no model enumeration, no exact search and no search probes (`--exact-width 0 "
+        "--enum-models 0 --search-budget 0 --probe-budget 0`: the method's engine alone, apart from enumerating "
+        "components of ≤ 20 variables); `+noprobe`: no search probes (`--probe-budget 0`: the method's engine "
+        "estimates every formula the exact stages leave); "
+        "`+nosearch`: every stage but the exact search (`--search-budget 0`); `+searchN`: a search budget of "
         f"N seconds (reference-machine work) instead of the default {DEFAULT_SEARCH_BUDGET:g} (`--search-budget N`). Errors are ln Ẑ − ln Z. "
         "`exact`: formulas "
         "the method answered exactly (simplifier: enumeration of small components, variable elimination of "
         "narrow ones; SAT enumeration of formulas with ≤ 1024 models; the exact search finishing within its budget; all "
-        "branches exact under conditioning). "
+        "branches exact under conditioning; search probes that met no random choice). By default the search "
+        "probes (`--probe-budget`, 2 s) answer where at least 4 probes finish; the method's engine the rest. "
         "`failed`: no estimate (timeout or error).",
     ]
     for split in args.splits.split(","):

@@ -137,7 +137,7 @@ def test_count_with_condition_is_exact_when_every_branch_is_enumerated():
         truth = brute_log_count(f)
         if not math.isfinite(truth):
             continue
-        plain, cond = (count([f], options=CountOptions(method="bp", device="cpu", exact_max_vars=8, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, sat_check=False,
+        plain, cond = (count([f], options=CountOptions(method="bp", device="cpu", exact_max_vars=8, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0, sat_check=False,
                                                        condition=c))[0] for c in (0, 16))
         info = cond.stats["conditioning"]
         if not cond.exact:
@@ -152,7 +152,7 @@ def test_count_with_condition_is_exact_when_every_branch_is_enumerated():
 def test_count_keeps_the_plain_estimate_when_a_branch_does_not_converge():
     rng = np.random.default_rng(3)
     f = random_3cnf(rng, 30, 120)
-    opts = dict(method="bp", device="cpu", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, sat_check=False, max_iters=2)
+    opts = dict(method="bp", device="cpu", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0, sat_check=False, max_iters=2)
     plain = count([f], options=CountOptions(**opts))[0]
     cond = count([f], options=CountOptions(**opts, condition=4))[0]
     info = cond.stats["conditioning"]

@@ -183,7 +183,7 @@ def test_simplify_eliminates_narrow_components_only_when_allowed(weighted):
 def test_count_reports_eliminated_formulas_as_exact():
     f = banded_formula(4)
     (on,) = count([f], options=CountOptions(method="bp", sat_check=False))
-    (off,) = count([f], options=CountOptions(method="bp", sat_check=False, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0))
+    (off,) = count([f], options=CountOptions(method="bp", sat_check=False, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0))
     assert on.exact and on.converged and not off.exact
     assert on.ln_count == pytest.approx(simplify(f, exact_max_vars=0).ln_exact, abs=1e-12)
 

@@ -11,7 +11,7 @@ import pytest
 
 from bpcount.cnf import Formula
 from bpcount.estimate import CountOptions, count, expand_inputs
-from tests.conftest import brute_log_count, random_formula, random_tree_formula
+from tests.conftest import brute_log_count, ganak_log_count, random_formula, random_tree_formula
 
 
 def test_small_formulas_are_exact_and_match_brute_force():
@@ -30,7 +30,7 @@ def test_bp_on_trees_above_enumeration_cap_is_accurate():
     for _ in range(5):
         clauses, n = random_tree_formula(rng, 6)  # ≤ 19 variables
         f = Formula.from_clauses(clauses, n + 3)  # three free variables on top
-        (r,) = count([f], options=CountOptions(device="cpu", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0))
+        (r,) = count([f], options=CountOptions(device="cpu", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0))
         (ref,) = count([f], options=CountOptions(exact_max_vars=24))  # vectorised enumeration
         assert not r.exact and r.converged and ref.exact
         assert abs(r.ln_count - ref.ln_count) < 1e-8
@@ -41,9 +41,9 @@ def test_unsat_found_by_sat_solver_is_reported_exactly():
     p = lambda i, j: 3 * i + j + 1  # noqa: E731
     clauses = [[p(i, j) for j in range(3)] for i in range(4)]
     clauses += [[-p(i, j), -p(k, j)] for j in range(3) for i in range(4) for k in range(i + 1, 4)]
-    (r,) = count([Formula.from_clauses(clauses, 12)], options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0))
+    (r,) = count([Formula.from_clauses(clauses, 12)], options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0))
     assert r.ln_count == -math.inf and r.satisfiable is False and r.stats["unsat_reason"] == "SAT solver"
-    (r,) = count([Formula.from_clauses(clauses, 12)], options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, sat_check=False))
+    (r,) = count([Formula.from_clauses(clauses, 12)], options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0, sat_check=False))
     assert math.isfinite(r.ln_count) and r.satisfiable is None  # BP alone proves nothing
 
 
@@ -79,7 +79,7 @@ def test_nonconvergence_policy_error_gives_no_estimate():
     rng = np.random.default_rng(3)
     clauses = [list(rng.choice(np.arange(1, 41), 3, replace=False) * rng.choice([-1, 1], 3)) for _ in range(170)]
     f = Formula.from_clauses(clauses, 40)
-    opts = CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, max_iters=3, damping=0.0, sat_check=False)
+    opts = CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0, max_iters=3, damping=0.0, sat_check=False)
     (r,) = count([f], options=opts)
     assert r.status == "ok" and r.converged is False and math.isfinite(r.ln_count)
     (r,) = count([f], options=CountOptions(**{**opts.__dict__, "on_nonconvergence": "error"}))
@@ -89,8 +89,8 @@ def test_nonconvergence_policy_error_gives_no_estimate():
 def test_batch_size_does_not_change_results():
     rng = np.random.default_rng(4)
     formulas = [random_formula(rng, 30, 60, kmax=3) for _ in range(9)]
-    a = count(formulas, options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, batch_size=1, sat_check=False))
-    b = count(formulas, options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, batch_size=4, sat_check=False))
+    a = count(formulas, options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0, batch_size=1, sat_check=False))
+    b = count(formulas, options=CountOptions(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0, batch_size=4, sat_check=False))
     for x, y in zip(a, b):
         assert x.status == y.status
         if x.ln_count is not None:
@@ -126,18 +126,18 @@ def test_equivalence_policy_per_method(tmp_path):
 
     f = _equivalence_formula()
     subst = lambda r: r.stats["equivalent_vars"]  # noqa: E731
-    (bp,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0))
+    (bp,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0))
     assert subst(bp) == 2  # bp substitutes by default
-    (bp_off,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, equivalences=False))
+    (bp_off,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0, equivalences=False))
     assert subst(bp_off) == 0
     # a BPNN simplifies as its checkpoint was trained (absent key: without substitution)
     for trained_with in (None, True, False):
         path = tmp_path / f"m{trained_with}.pt"
         tc = {} if trained_with is None else {"equivalences": trained_with}
         save_checkpoint(path, BPNN(BPNNConfig(num_layers=2)).to(torch.float64), train_config=tc)
-        (r,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0))
+        (r,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0))
         assert r.status == "ok" and subst(r) == (2 if trained_with else 0)
-        (forced,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0,
+        (forced,) = count([f], options=CountOptions(method="bpnn", checkpoint=str(path), exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0,
                                                     equivalences=True))
         assert subst(forced) == 2
 
@@ -179,7 +179,7 @@ def test_float32_run_agrees_with_float64_cpu_where_both_converge(method):
 
     second = "cuda" if torch.cuda.is_available() else "cpu"
     formulas = [make_formula("kcnf", 4, i, n=60, ratio=3.5) for i in range(16)]  # CPU: 12 (bp), 14 converge
-    opts = dict(method=method, exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, sat_check=False)
+    opts = dict(method=method, exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0, sat_check=False)
     ref = count(formulas, options=CountOptions(device="cpu", dtype="float64", **opts))
     low = count(formulas, options=CountOptions(device=second, dtype="float32", **opts))
     both = [(a, b) for a, b in zip(ref, low) if a.converged and b.converged and math.isfinite(a.ln_count)]
@@ -244,7 +244,7 @@ def test_proven_bounds_contain_the_count_and_the_estimate(weighted):
     formulas = [Formula.from_clauses(random_clauses(rng, 12, int(rng.integers(15, 40)), kmin=2, kmax=3), 12,
                                      weights=rng.uniform(0.05, 1.0, size=(12, 2)) if weighted else None)
                 for _ in range(30)]
-    opts = CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, search_budget=0, enum_models=4)
+    opts = CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, search_budget=0, probe_budget=0, enum_models=4)
     seen = tighter = raised = finite_lower = 0
     for f, r in zip(formulas, count(formulas, options=opts)):
         truth = brute_log_count(f)
@@ -281,7 +281,7 @@ def test_exact_answers_report_the_count_as_both_bounds_and_zero_budget_keeps_the
     from tests.test_elimination import random_clauses
 
     g = Formula.from_clauses(random_clauses(np.random.default_rng(4), 12, 20, kmin=2, kmax=3), 12)
-    opts = dict(method="bp", exact_max_vars=0, exact_max_width=0, search_budget=0, enum_models=0)
+    opts = dict(method="bp", exact_max_vars=0, exact_max_width=0, search_budget=0, probe_budget=0, enum_models=0)
     (off,) = count([g], options=CountOptions(**opts, bound_budget=0))
     assert not off.exact and "minibucket" not in off.stats["bounds"]
     assert off.bounds[1] == pytest.approx(off.bounds[0] + 12 * math.log(2))  # every assignment a model
@@ -310,3 +310,52 @@ def test_an_unfinished_search_raises_the_lower_bound():
             used += 1
             assert lo >= part - 1e-9  # the residual's offset is 0 here: nothing was simplified away
     assert used >= 3
+
+
+def _random_3cnf(rng: np.random.Generator, n: int, m: int, weighted: bool = False) -> Formula:
+    clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(n, 3, replace=False) + 1] for _ in range(m)]
+    return Formula.from_clauses(clauses, n, weights=rng.uniform(0.2, 1.0, (n, 2)) if weighted else None)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_search_probes_answer_what_the_exact_stages_leave(weighted):
+    """With enumeration and the search off, the probes answer a formula too wide for elimination:
+    their mean is near the exact count (pyganak), within the proven bounds, the engine does not run,
+    and turning them off gives the engine's answer."""
+    rng = np.random.default_rng(11 + weighted)
+    f = _random_3cnf(rng, 70, 190, weighted)
+    off = dict(enum_models=0, search_budget=0)
+    (r,) = count([f], options=CountOptions(method="bp", probe_budget=4.0, **off))
+    probe = r.stats["probe"]
+    assert r.status == "ok" and r.estimator == "probes" and not r.exact and probe["used"]
+    assert probe["probes"] >= 4 and probe["random_choices"] > 0 and r.iterations is None and r.converged is None
+    assert r.ln_lower <= r.ln_count <= r.ln_upper
+    if not weighted:
+        assert abs(r.ln_count - ganak_log_count(f.num_vars, f.clauses())) < 1.5
+    assert r.to_record()["estimator"] == "probes"
+    (e,) = count([f], options=CountOptions(method="bp", probe_budget=0, **off))
+    assert e.estimator == "bp" and "probe" not in e.stats and e.iterations > 0
+
+
+def test_probes_that_met_no_random_choice_are_exact(monkeypatch):
+    """Every decision forced: the probes' one path is the count, reported as exact."""
+    import bpcount.estimate as est
+    from bpcount.probe import ProbeResult
+
+    rng = np.random.default_rng(4)
+    f = _random_3cnf(rng, 60, 180)
+    monkeypatch.setattr(est, "probe_log_count", lambda *a, **k: ProbeResult(3.5, (3.5,) * 4, 0.0, 0, 7, 0.1, 0.1))
+    (r,) = count([f], options=CountOptions(method="bp", exact_max_width=0, enum_models=0, search_budget=0))
+    assert r.exact and r.estimator == "exact" and r.ln_count == pytest.approx(3.5)
+    monkeypatch.setattr(est, "probe_log_count", lambda *a, **k: ProbeResult(None, (3.5,), None, 2, 7, 0.1, 0.1))
+    (r,) = count([f], options=CountOptions(method="bp", exact_max_width=0, enum_models=0, search_budget=0))
+    assert not r.exact and r.estimator == "bp" and r.stats["probe"]["used"] is False
+
+
+def test_search_probes_are_seeded():
+    rng = np.random.default_rng(4)
+    f = _random_3cnf(rng, 60, 180)
+    opts = CountOptions(method="bp", exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0.5)
+    a, b = count([f, f], options=opts)
+    (c,) = count([f], options=replace(opts, seed=1))
+    assert a.estimator == "probes" and a.ln_count == b.ln_count and c.ln_count != a.ln_count

@@ -128,7 +128,7 @@ def test_engine_uses_gates_by_default_and_no_gates_is_clause_bp():
     while len(clauses) < 12:
         clauses, n = tree_circuit(rng)
     f = Formula.from_clauses(clauses, n)
-    opts = dict(method="bp", sat_check=False, exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, equivalences=False)
+    opts = dict(method="bp", sat_check=False, exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0, equivalences=False)
     on = count([f], options=CountOptions(**opts))[0]
     off = count([f], options=CountOptions(gates=False, **opts))[0]
     assert on.ln_count == pytest.approx(ln_count(clauses, n), abs=1e-8)
@@ -203,7 +203,7 @@ def test_count_and_bpnn_base_restart_a_contradicted_formula_on_its_own(monkeypat
 
     rng = np.random.default_rng(9)
     formulas = [Formula.from_clauses(*circuit_like(rng)) for _ in range(3)]
-    opts = CountOptions(method="bp", device="cpu", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, sat_check=False, equivalences=False, max_iters=400)
+    opts = CountOptions(method="bp", device="cpu", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0, bound_budget=0, sat_check=False, equivalences=False, max_iters=400)
     plain = count(formulas, options=opts)
     real = gatebp.contradicted
     seen = {"n": 0}

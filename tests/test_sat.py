@@ -70,7 +70,7 @@ def random_3cnf(rng: np.random.Generator, n: int, m: int) -> Formula:
 def test_count_is_exact_by_enumeration_up_to_the_bound_only():
     rng = np.random.default_rng(9)
     few = many = 0
-    opts = dict(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=256, search_budget=0, bound_budget=0)
+    opts = dict(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=256, search_budget=0, probe_budget=0, bound_budget=0)
     for _ in range(40):
         f = random_3cnf(rng, 18, int(rng.integers(40, 80)))
         truth = exact_log_count(f.num_vars, f.lits, f.clause_ptr)
@@ -103,7 +103,7 @@ def test_weighted_count_by_enumeration():
     f = Formula.from_clauses(f.clauses(), 12, weights=w)
     truth = exact_log_count(12, f.lits, f.clause_ptr, np.log(w))
     assert truth > -math.inf
-    (r,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, search_budget=0, bound_budget=0))
+    (r,) = count([f], options=CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, search_budget=0, probe_budget=0, bound_budget=0))
     assert r.exact and r.ln_count == pytest.approx(truth, abs=1e-9)
 
 

@@ -104,7 +104,7 @@ def test_count_uses_the_search_and_reports_it():
     truth = ganak_log_count(40, f.clauses())
     base = dict(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0)
     (on,) = count([f], options=CountOptions(**base, search_budget=60.0))
-    (off,) = count([f], options=CountOptions(**base, search_budget=0))
+    (off,) = count([f], options=CountOptions(**base, search_budget=0, probe_budget=0))
     assert on.exact and on.stats["search"]["decided"] and on.stats["search"]["nodes"] > 1
     assert on.ln_count == pytest.approx(truth, abs=1e-9) and on.satisfiable is True
     assert not off.exact and "search" not in off.stats and off.ln_count != pytest.approx(truth, abs=1e-9)

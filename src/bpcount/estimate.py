@@ -2,8 +2,9 @@
 
 Pipeline per input: read (own DIMACS reader) → projection/weight policy → exact simplification →
 budgeted SAT check and model enumeration (optional) → budgeted exact search (optional) → proven
-bounds on what is left (:func:`proven_bounds`) → batched engine (BP, BPNN or neighbourhood BP) on the
-residuals of up to ``batch_size`` formulas at once, each estimate projected into its bounds →
+bounds on what is left (:func:`proven_bounds`) → budgeted search probes (optional; an estimate,
+:mod:`bpcount.probe`) → batched engine (BP, BPNN or neighbourhood BP) on the residuals the probes
+did not answer, up to ``batch_size`` formulas at once, each estimate projected into its bounds →
 results in input order. With ``jobs`` > 1 the per-input stages before the engine run in worker
 processes (:mod:`bpcount.parallel`) while the engine runs here. One unreadable file, or one whose
 preparation fails unexpectedly, gives a result with ``status="error"``; the others are still counted.
@@ -25,6 +26,7 @@ from pathlib import Path
 from bpcount.bounds import DEFAULT_BOUND_BUDGET, upper_bound
 from bpcount.cnf import DimacsError, Formula, read_dimacs
 from bpcount.elimination import DEFAULT_MAX_WIDTH
+from bpcount.probe import DEFAULT_PROBE_BUDGET, probe_log_count
 from bpcount.sat import (
     DEFAULT_ENUM_BUDGET,
     DEFAULT_ENUM_MODELS,
@@ -85,6 +87,10 @@ class CountOptions:
     search_budget: float = DEFAULT_SEARCH_BUDGET  # seconds of exact component-caching search on what is
     # still undecided, as work on the reference machine (bpcount.search: the same formulas are decided
     # on any machine); exact if it finishes, else the engine estimates; 0: off
+    probe_budget: float = DEFAULT_PROBE_BUDGET  # seconds of search probes (bpcount.probe: random paths down
+    # the exact search's tree, each an unbiased estimate of the count; SAT-guided) on what the search
+    # left, as work on the reference machine; when enough probes finish, their mean is the answer and
+    # the method's engine does not run for that formula; 0: off
     bound_budget: float = DEFAULT_BOUND_BUDGET  # work (reference-machine seconds) for the mini-bucket upper
     # bound on what goes to the engine (bpcount.bounds); estimates are projected into [lower, upper]; 0: off
     on_nonconvergence: str = "report"  # report | error
@@ -138,6 +144,16 @@ class CountResult:
         return self.ln_lower, self.ln_upper
 
     @property
+    def estimator(self) -> str | None:
+        """What produced ``ln_count``: ``"exact"`` (decided exactly, UNSAT included), ``"probes"``
+        (search probes, :mod:`bpcount.probe`), else the method's engine (``method``); None on error."""
+        if self.status != "ok":
+            return None
+        if self.exact:
+            return "exact"
+        return "probes" if (self.stats.get("probe") or {}).get("used") else self.method
+
+    @property
     def log10_count(self) -> float | None:
         return None if self.ln_count is None else self.ln_count / LN10
 
@@ -155,6 +171,7 @@ class CountResult:
             "file": self.file,
             "status": self.status,
             "method": self.method,
+            "estimator": self.estimator,
             "ln_count": finite(self.ln_count),
             "log10_count": finite(self.log10_count),
             "ln_lower": finite(self.bounds[0]),
@@ -357,9 +374,45 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
         stats["unsat_reason"] = "mini-bucket elimination"
         return _Pending(replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats,
                                 exact_vars=formula.num_vars, seconds=time.perf_counter() - t0))
-    return _Pending(replace(base, satisfiable=satisfiable, stats=stats, ln_lower=lower, ln_upper=upper,
-                                exact_vars=stats.get("exact_vars"), seconds=time.perf_counter() - t0),
-                    simplified, (lower, upper))
+    base = replace(base, satisfiable=satisfiable, stats=stats, ln_lower=lower, ln_upper=upper,
+                   exact_vars=stats.get("exact_vars"))
+    if opts.probe_budget > 0:
+        base = _probe(base, simplified.residual, (lower, upper), opts, formula.num_vars)
+        if base.ln_count is not None:
+            return _Pending(replace(base, seconds=time.perf_counter() - t0))
+    return _Pending(replace(base, seconds=time.perf_counter() - t0), simplified, (lower, upper))
+
+
+def _probe(base: CountResult, r: Residual, bounds: tuple[float, float], opts: CountOptions,
+           num_vars: int) -> CountResult:
+    """``base`` with the search probes' answer for residual ``r`` (:mod:`bpcount.probe`), or with
+    ``ln_count`` still None when too few probes finished within the budget (the engine then
+    estimates). Records ``stats['probe']``; the estimate is projected into the proven ``bounds``. Exact when no probe met a random choice (every
+    decision forced: the one path is the count), and UNSAT when the solver found no model."""
+    stats = dict(base.stats)
+    try:
+        res = probe_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=opts.probe_budget, seed=opts.seed)
+    except (MemoryError, ValueError, RecursionError) as exc:  # probes are optional: the engine estimates
+        stats["probe"] = {"used": False, "error": f"{type(exc).__name__}: {exc}"}
+        return replace(base, stats=stats)
+    info = {"used": res.ln_count is not None, "probes": res.probes, "random_choices": res.random_choices,
+            "rel_se": None if res.rel_se is None else round(res.rel_se, 6), "sat_calls": res.sat_calls,
+            "work": round(res.work, 6), "seconds": round(res.seconds, 6)}
+    stats["probe"] = info
+    if res.ln_count is None:
+        return replace(base, stats=stats)
+    if res.ln_count == -math.inf:
+        stats["unsat_reason"] = "SAT solver (probes)"
+        return replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats, exact_vars=num_vars)
+    ln = r.ln_offset + res.ln_count
+    if res.random_choices == 0:  # every decision forced: the single path is the count
+        return replace(base, ln_count=ln, exact=True, satisfiable=True, converged=True, iterations=0, stats=stats,
+                       exact_vars=num_vars)
+    lower, upper = bounds
+    if not lower <= ln <= upper:  # the mean of a few probes can fall below what was proven
+        stats["clamped_from"] = ln
+        ln = min(max(ln, lower), upper)
+    return replace(base, ln_count=ln, satisfiable=True, stats=stats)
 
 
 def proven_bounds(residual: Residual, ln_found: float, opts: CountOptions, stats: dict,

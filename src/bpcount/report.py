@@ -25,7 +25,7 @@ FORMATS = ("text", "mcc", "jsonl", "csv")
 EXIT_OK, EXIT_NO_ESTIMATE, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
 
 CSV_FIELDS = (
-    "file", "status", "method", "ln_count", "log10_count", "ln_lower", "ln_upper", "exact", "satisfiable", "converged",
+    "file", "status", "method", "estimator", "ln_count", "log10_count", "ln_lower", "ln_upper", "exact", "satisfiable", "converged",
     "iterations", "residual", "type", "projection_ignored", "seconds", "n_vars", "n_clauses",
     "exact_vars", "warnings", "error",
 )
@@ -55,9 +55,9 @@ def mcc_block(r: CountResult, *, options_line: str = "") -> str:
         lines.append(f"c o warning: {w}")
     if r.exact:
         lines.append("c o the whole count was decided exactly by preprocessing/enumeration")
-    loopy = _loopy_summary(r)
-    if loopy:
-        lines.append(f"c o {loopy}")
+    for summary in (_loopy_summary(r), _probe_summary(r)):
+        if summary:
+            lines.append(f"c o {summary}")
     ln = r.ln_count
     lines.append(f"c o ln-estimate {_g15(ln)}")
     lo, hi = r.bounds
@@ -83,6 +83,16 @@ def _loopy_summary(r: CountResult) -> str | None:
             f"local sums {st.get('local_sums_exact', 0)} exact / {st.get('local_sums_sampled', 0)} sampled")
 
 
+def _probe_summary(r: CountResult) -> str | None:
+    """How search probes answered an estimated result (bpcount.probe), or None."""
+    info = r.stats.get("probe") or {}
+    if r.exact or not info.get("used"):
+        return None
+    se = info.get("rel_se")
+    spread = "" if se is None else f", relative standard error {se:.3g}"
+    return f"estimated by {info['probes']} search probes{spread} (the {r.method} engine did not run)"
+
+
 def text_line(r: CountResult) -> str:
     """One human-readable line per result."""
     if r.status != "ok":
@@ -90,7 +100,9 @@ def text_line(r: CountResult) -> str:
     if r.ln_count == -math.inf:
         return f"{r.file}: UNSATISFIABLE (count 0, proven)\n"
     ln = r.ln_count
+    probed = _probe_summary(r)
     how = "exact" if r.exact else (
+        "search probes" if probed else
         f"converged in {r.iterations} it" if r.converged else f"NOT converged after {r.iterations} it"
     )
     log10 = ln / math.log(10.0)
@@ -98,9 +110,9 @@ def text_line(r: CountResult) -> str:
     proj = f", projection {r.projection_ignored!r} ignored" if r.projection_ignored else ""
     if not r.exact and r.exact_vars:
         proj += f", {r.exact_vars}/{r.n_vars} variables exact"
-    loopy = _loopy_summary(r)
-    if loopy:
-        proj += f"; {loopy}"
+    for summary in (_loopy_summary(r), probed):
+        if summary:
+            proj += f"; {summary}"
     lo, hi = r.bounds
     if not r.exact and lo is not None and hi is not None:
         proj += f"; proven ln bounds [{lo:.6g}, {hi:.6g}]"

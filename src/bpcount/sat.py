@@ -85,16 +85,16 @@ class _Meter:
         """Reference seconds charged so far."""
         return sat_work(self.model, **self.counts)
 
-    def solve(self) -> bool | None:
+    def solve(self, assumptions: list[int] | None = None) -> bool | None:
         """One solver call within what is left of the budget: True, False, or None (budget or
-        wall-clock limit reached first)."""
+        wall-clock limit reached first). ``assumptions``: literals assumed true for this call only."""
         left = self.budget - self.work
         if left <= 0 or time.monotonic() >= self.deadline:
             return None
         self.solver.prop_budget(max(1, int(left / self.model.propagation)))
         self.solver.conf_budget(max(1, int(left / self.model.conflict)))
         before = self.solver.accum_stats()
-        answer = self.solver.solve_limited(expect_interrupt=True)
+        answer = self.solver.solve_limited(assumptions=assumptions or [], expect_interrupt=True)
         after = self.solver.accum_stats()
         self.counts["propagations"] += after["propagations"] - before["propagations"]
         self.counts["conflicts"] += after["conflicts"] - before["conflicts"]

@@ -333,26 +333,35 @@ def _count_formula(formula: Formula, st: _State, cache: dict, depth: int,
     """ln Z of ``formula`` (``depth`` decisions deep): simplify, then count what is left component by
     component. ``hint``: where the parent's elimination order got stuck (0-based variables of
     ``formula``, degrees), carried into the components (see :data:`HINT_MIN_STUCK`)."""
+    decided, r, comps, offset = _node(formula, st, depth)
+    if r is None:
+        return decided
+    try:
+        return offset + _count_components(comps, st, cache, depth, _carry(hint, comps, r.orig_var, formula.num_vars))
+    except _OutOfBudget as cut:
+        raise _OutOfBudget(offset + cut.lower) from None
+
+
+def _node(formula: Formula, st: _State, depth: int, extra_charge: float = 0.0):
+    """One search node (shared with the probes, :mod:`bpcount.probe`): check the node, depth and
+    wall-clock limits, charge the node (plus ``extra_charge``), simplify (elimination is left to the
+    caller, which caches or probes what it eliminates) and split the residual into components.
+    Returns (ln Z, None, None, 0) when simplification decided the formula (−inf: UNSAT), else
+    (None, the residual, its components with normalised weights, the exact ln offset they multiply)."""
     from bpcount.simplify import simplify
 
     st.nodes += 1
     if st.nodes > st.max_nodes or depth > MAX_SEARCH_DEPTH or time.monotonic() > st.deadline:
         raise _OutOfBudget
-    st.charge(step_cost(st.model, "node", edges=len(formula.lits)))
-    # elimination is left to _count_components, which caches what it eliminates too
+    st.charge(step_cost(st.model, "node", edges=len(formula.lits)) + extra_charge)
     s = simplify(formula, exact_max_vars=st.max_vars, exact_max_width=0)
     if s.unsat:
-        return -math.inf
+        return -math.inf, None, None, 0.0
     if s.residual is None:
-        return s.ln_exact
+        return s.ln_exact, None, None, 0.0
     r = s.residual
     log_phi, shift = _normalise(r.log_phi)
-    comps = _components(r.num_vars, r.lits, r.clause_ptr, log_phi)
-    try:
-        return r.ln_offset + shift + _count_components(comps, st, cache, depth, _carry(hint, comps, r.orig_var,
-                                                                                        formula.num_vars))
-    except _OutOfBudget as cut:
-        raise _OutOfBudget(r.ln_offset + shift + cut.lower) from None
+    return None, r, _components(r.num_vars, r.lits, r.clause_ptr, log_phi), r.ln_offset + shift
 
 
 def _carry(hint, comps, orig_var, num_vars) -> list:

@@ -50,3 +50,8 @@ def bound_work_script():
 @pytest.fixture(scope="module")
 def sat_work_script():
     return load_script("sat_work")
+
+
+@pytest.fixture(scope="module")
+def probe_work_script():
+    return load_script("probe_work")

@@ -114,7 +114,7 @@ def test_errors_go_to_stderr_and_exit_codes(runner, files):
 
 
 def test_nonconvergence_error_policy_exit_1(runner):
-    res = runner.invoke(cli, ["--method", "bp", "--format", "mcc", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--max-iters", "2", "--damping", "0",
+    res = runner.invoke(cli, ["--method", "bp", "--format", "mcc", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--probe-budget", "0", "--max-iters", "2", "--damping", "0",
                               "--on-nonconvergence", "error", str(EXAMPLE)])
     assert res.exit_code == 1 and "s UNKNOWN" in res.stdout
 
@@ -133,7 +133,7 @@ def test_console_script_is_fast_and_does_not_import_torch():
 
 
 def test_loopy_reports_neighbourhood_statistics(runner, files):
-    res = runner.invoke(cli, ["--method", "loopy", "--radius", "1", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", str(files / "chain.cnf")])
+    res = runner.invoke(cli, ["--method", "loopy", "--radius", "1", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--probe-budget", "0", str(files / "chain.cnf")])
     assert res.exit_code == 0, res.output
     assert "neighbourhoods mean" in res.stdout and "sampled" in res.stdout
     assert f"ln count {math.log(8):.6f}" in res.stdout  # a chain is a tree: exact at every radius
@@ -152,7 +152,7 @@ def test_gates_option_reaches_the_engine(runner, tmp_path):
         clauses += [[-n, n - 1], [-n, n - 2], [n, -(n - 1), -(n - 2)]] if n % 2 else [[-n, 1], [-n, n - 1], [n, -1, -(n - 1)]]
     path = tmp_path / "gates.cnf"
     path.write_text(f"p cnf {n} {len(clauses)}\n" + "".join(" ".join(map(str, c)) + " 0\n" for c in clauses))
-    base = ["--method", "bp", "--device", "cpu", "--format", "jsonl", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--no-sat-check", str(path)]
+    base = ["--method", "bp", "--device", "cpu", "--format", "jsonl", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--probe-budget", "0", "--no-sat-check", str(path)]
     on = json.loads(runner.invoke(cli, base).stdout)
     off = json.loads(runner.invoke(cli, ["--no-gates"] + base).stdout)
     assert on["stats"]["gates"]["and"] >= 1 and "gates" not in off["stats"]
@@ -167,7 +167,7 @@ def test_condition_option_reaches_the_engine(runner, tmp_path):
                for _ in range(100)]
     path = tmp_path / "loops.cnf"
     path.write_text("p cnf 30 100\n" + "".join(" ".join(map(str, c)) + " 0\n" for c in clauses))
-    base = ["--method", "bp", "--device", "cpu", "--format", "jsonl", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--no-sat-check", str(path)]
+    base = ["--method", "bp", "--device", "cpu", "--format", "jsonl", "--exact-max-vars", "0", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--probe-budget", "0", "--no-sat-check", str(path)]
     plain = json.loads(runner.invoke(cli, base).stdout)
     cond = json.loads(runner.invoke(cli, ["--condition", "3"] + base).stdout)
     assert "conditioning" not in plain["stats"]
@@ -189,7 +189,7 @@ def test_exact_width_option_counts_narrow_formulas_exactly(runner, tmp_path):
     path.write_text(f"p cnf {n} {len(clauses)}\n" + "".join(" ".join(map(str, c)) + " 0\n" for c in clauses))
     base = ["--method", "bp", "--format", "jsonl", "--no-sat-check", str(path)]
     on = json.loads(runner.invoke(cli, base).stdout)
-    off = json.loads(runner.invoke(cli, ["--exact-width", "0", "--enum-models", "0", "--search-budget", "0"] + base).stdout)
+    off = json.loads(runner.invoke(cli, ["--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "--probe-budget", "0"] + base).stdout)
     assert on["exact"] and on["stats"]["eliminated_components"] == 1
     assert not off["exact"] and off["stats"]["eliminated_components"] == 0
     # the exact value, by a transfer matrix over (x_i, x_{i+1}) pairs
@@ -223,3 +223,24 @@ def test_jobs_option_gives_the_same_output_and_exit_code_with_stdin_and_a_bad_fi
     assert one == two
     assert [r["file"] for r in two][-1] == "<stdin>" and two[-1]["ln_count"] == pytest.approx(math.log(6))
     assert sum(r["status"] == "error" for r in two) == 1
+
+
+def test_search_probe_answers_are_reported(runner, tmp_path):
+    """Text, MCC, jsonl and csv say when search probes answered (and that the engine did not run)."""
+    rng = np.random.default_rng(4)
+    clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(60, 3, replace=False) + 1] for _ in range(180)]
+    path = tmp_path / "r.cnf"
+    path.write_text("p cnf 60 180\n" + "".join(" ".join(map(str, c)) + " 0\n" for c in clauses))
+    base = ["--method", "bp", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0",
+            "--probe-budget", "0.5", str(path)]
+    text = runner.invoke(cli, base)
+    assert text.exit_code == 0 and "search probes" in text.stdout and "bp engine did not run" in text.stdout
+    mcc = runner.invoke(cli, ["--format", "mcc"] + base)
+    assert "c o estimated by " in mcc.stdout and "probe_budget=0.5" in mcc.stdout
+    assert "s SATISFIABLE" in mcc.stdout and "c s approx double log10" in mcc.stdout
+    rec = json.loads(runner.invoke(cli, ["--format", "jsonl"] + base).stdout)
+    assert rec["estimator"] == "probes" and rec["stats"]["probe"]["probes"] >= 4
+    row = next(csv.DictReader(io.StringIO(runner.invoke(cli, ["--format", "csv"] + base).stdout)))
+    assert row["estimator"] == "probes" and float(row["ln_count"]) == pytest.approx(rec["ln_count"])
+    off = json.loads(runner.invoke(cli, ["--format", "jsonl", "--probe-budget", "0"] + base[:-3] + [str(path)]).stdout)
+    assert off["estimator"] == "bp"

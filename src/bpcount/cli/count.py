@@ -10,6 +10,7 @@ import click
 from bpcount.bounds import DEFAULT_BOUND_BUDGET
 from bpcount.cli.common import verbosity_options
 from bpcount.elimination import DEFAULT_MAX_WIDTH
+from bpcount.probe import DEFAULT_PROBE_BUDGET
 from bpcount.sat import DEFAULT_ENUM_BUDGET, DEFAULT_ENUM_MODELS, DEFAULT_SAT_BUDGET
 from bpcount.search import DEFAULT_SEARCH_BUDGET
 
@@ -36,7 +37,7 @@ DEFAULT_METHOD = "bpnn"
               help="Convergence tolerance on max |Δ log message| [default: 1e-10 float64, 1e-6 float32].")
 @click.option("--timeout", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Seconds of message passing per batch; formulas unfinished then are reported as timeout.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed (Monte Carlo local sums).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random choices (search probes, Monte Carlo local sums).")
 @click.option("--exact-max-vars", type=click.IntRange(0, 24), default=20, show_default=True,
               help="Components with at most this many variables are counted exactly (0 disables).")
 @click.option("--exact-width", "exact_max_width", type=click.IntRange(0, 26), default=DEFAULT_MAX_WIDTH,
@@ -71,6 +72,12 @@ DEFAULT_METHOD = "bpnn"
                    "earlier stages leave; exact if it finishes, else the method estimates. Counted as work "
                    "on a reference machine, so every machine decides the same formulas; a wall-clock limit of "
                    "5x the budget still applies. 0 disables.")
+@click.option("--probe-budget", type=click.FloatRange(min=0.0), default=DEFAULT_PROBE_BUDGET, show_default=True,
+              help="Seconds of search probes (random paths down the exact search's tree, SAT-guided, each an "
+                   "unbiased estimate of the count) on what the exact stages leave; when at least 4 probes "
+                   "finish, ln of their mean is the answer and the method's engine does not run for that "
+                   "formula (jsonl/csv 'estimator' says which answered). Work on the reference machine, like "
+                   "--search-budget, with --seed fixing the choices: the same answer everywhere. 0 disables.")
 @click.option("--bound-budget", type=click.FloatRange(min=0.0), default=DEFAULT_BOUND_BUDGET, show_default=True,
               help="Seconds (work on the reference machine, like --search-budget) for a proven upper bound "
                    "on what the method estimates, by weighted mini-bucket elimination. Estimates are kept "
@@ -134,7 +141,7 @@ def count_command(inputs, fmt, verbose, quiet, task, tmpdir, maxrss, **kw):
     if options.condition:
         opt_line += f" condition={options.condition}"
     opt_line += (f" exact_width={options.exact_max_width} search_budget={options.search_budget:g}"
-                 f" bound_budget={options.bound_budget:g}")
+                 f" probe_budget={options.probe_budget:g} bound_budget={options.bound_budget:g}")
     report = Report(fmt=fmt, out=sys.stdout, err=sys.stderr, options_line=opt_line, verbose=verbose)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:

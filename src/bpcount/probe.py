@@ -1,0 +1,293 @@
+"""Monte Carlo estimate of ln Z by search probes: random root-to-leaf paths of the exact search.
+
+The exact search (:mod:`bpcount.search`) counts a residual by branching until every component is
+narrow enough to eliminate; when its tree is too big for the budget it gives no count. A *probe*
+follows one random path down that same tree. At each node it simplifies (units, equivalent
+literals, free variables, small components), splits the rest into connected components, counts
+each narrow component exactly (variable elimination at the search's width) and, in each component
+still too wide, picks the search's branching variable x and follows one side only: x with
+probability q, ¬x with 1 − q (q: the share of x's literal weight, 1/2 unweighted). Weighting each
+side by 1/(its probability) makes the probe's value Ẑ an unbiased estimate of the count (Knuth's
+estimator of a tree's size, here with exact counts at the leaves; components are probed
+independently, so their estimates multiply):
+
+    E[Ẑ(C)] = q · Z(C | x)/q + (1 − q) · Z(C | ¬x)/(1 − q) = Z(C).
+
+**SAT-guided.** A side with no model contributes nothing to the count, and a probe that enters one
+is wasted (on blasted_squaring7, 96 of 100 unguided probes ended in a contradiction). An incremental
+SAT solver, with the decisions taken so far as assumptions, tells whether each side has a model;
+when only one has, the probe takes it with probability 1 (SampleSearch, Gogate & Dechter 2011), so
+every probe reaches a model and no probe is wasted. Models found along the way are kept and
+reused: a kept model that agrees with the path and the side proves that side satisfiable without a
+call.
+
+K probes give K independent estimates Ẑ_k; the answer is ln of their mean, with the relative
+standard error of that mean as its error figure (from the sample spread; it understates the error
+when Ẑ is heavy-tailed and the probes have not yet met the rare large values, which is also why
+ln of the mean tends to fall *below* ln Z with few probes). It is an estimate, never a bound.
+
+**Speed.** As in the search, a component that still holds most of the set where its parent's
+elimination order got stuck (:data:`bpcount.search.HINT_MIN_STUCK`) is branched there without an
+elimination attempt of its own: the attempts took 78 % of the probes' time on blasted_squaring12,
+and skipping them raised its probes within 2 s of work from 10 to 42.
+
+**Budget.** Probes run one after the other until ``max_probes`` or until the work budget is spent
+(reference-machine seconds charged as in the search, :class:`bpcount.search.WorkModel`, the SAT
+calls as :class:`bpcount.sat.SatWorkModel`, plus :class:`ProbeWorkModel` per node and per call);
+the probe under way when the budget runs out is dropped. With a fixed seed the answer is the same on every machine and under any load (a
+wall-clock limit of :data:`WALL_LIMIT_FACTOR` × the budget is the backstop).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from bpcount.cnf import Formula
+from bpcount.sat import DEFAULT_SAT_WORK_MODEL, SOLVER_NAME, SatWorkModel, _load, _Meter
+from bpcount.search import (
+    DEFAULT_SEARCH_WIDTH,
+    DEFAULT_WORK_MODEL,
+    HINT_MIN_STUCK,
+    WorkModel,
+    _branch_variable,
+    _carry,
+    _Component,
+    _eliminate,
+    _free_log_count,
+    _node,
+    _OutOfBudget,
+    _State,
+)
+
+#: Seconds of probing per formula by default (work on the reference machine; 0 turns it off).
+DEFAULT_PROBE_BUDGET = 2.0
+
+#: Most probes per formula, whatever the budget.
+DEFAULT_MAX_PROBES = 1024
+
+#: Fewest finished probes for an answer: with fewer, :func:`probe_log_count` gives none.
+DEFAULT_MIN_PROBES = 4
+
+#: Wall-clock backstop as a multiple of the work budget (as the search's).
+WALL_LIMIT_FACTOR = 5.0
+
+#: Most solver models kept for the satisfiability checks (the oldest are dropped first).
+MAX_KEPT_MODELS = 512
+
+
+@dataclass(frozen=True)
+class ProbeWorkModel:
+    """Reference-machine seconds a probe is charged on top of the search's and the SAT solver's own
+    work models (fields in seconds): ``node`` per simplification (the Python around it: the probe
+    builds each child formula, carries the stuck set, keeps no cache whose key charges would cover
+    it as in the search), ``sat_call`` per solver call (assumptions, reading the model back, keeping
+    it). Fitted by ``benchmarks/probe_work.py`` (thirteenth session, on the 2-core VM): the probes of
+    the train split's residuals that the exact stages leave, plus the two examples, at 0.5 and 2 s;
+    non-negative least squares on the relative error of each run's charge against its wall time
+    (results/probe_work.md): wall time / charge p10 0.83, median 1.10, p90 1.36 over 82 runs; without these
+    two terms a probe ran 1.70× (median) its charge."""
+
+    node: float = 1.3e-3
+    sat_call: float = 1.2e-3
+
+
+#: The extra charges a probe pays by default.
+DEFAULT_PROBE_WORK_MODEL = ProbeWorkModel()
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Outcome of :func:`probe_log_count`.
+
+    ``ln_count``: ln of the mean of the probes' estimates (nats), None when fewer than
+    ``min_probes`` finished (−inf when the formula has no model). ``ln_samples``: each finished
+    probe's ln Ẑ_k. ``rel_se``: standard error of the mean / the mean (None with < 2 probes).
+    ``random_choices``: decisions, over all probes, where both sides had models (0: every probe
+    followed the one forced path, and its value is the exact count). ``sat_calls``; ``work``
+    (reference-machine seconds charged); ``seconds`` (wall); ``nodes`` (simplifications).
+    """
+
+    ln_count: float | None
+    ln_samples: tuple[float, ...]
+    rel_se: float | None
+    random_choices: int
+    sat_calls: int
+    work: float
+    seconds: float
+    nodes: int = 0
+
+    @property
+    def probes(self) -> int:
+        return len(self.ln_samples)
+
+
+class _Oracle:
+    """Is there a model of the residual under the decisions taken so far plus one more literal?
+    Answered from the kept models when one agrees, else by a metered solver call charged to the
+    probe state (its model is then kept)."""
+
+    def __init__(self, solver, meter: _Meter, num_vars: int, call_cost: float):
+        self.solver, self.meter, self.call_cost = solver, meter, call_cost
+        self.models = np.zeros((0, num_vars), dtype=bool)  # (kept, num_vars): value of root variable i at [:, i-1]
+        self.calls = 0
+
+    def satisfiable(self, path: list[int], lit: int, st: _State) -> bool:
+        """Whether path ∧ lit (root literals) has a model of the residual."""
+        cube = np.asarray(path + [lit], dtype=np.int64)
+        if (self.models[:, np.abs(cube) - 1] == (cube > 0)).all(axis=1).any():
+            return True
+        st.charge(self.call_cost)
+        self.meter.budget = self.meter.work + max(0.0, st.budget - st.work)  # what is left of the probe budget
+        before = self.meter.work
+        answer = self.meter.solve(cube.tolist())
+        self.calls += 1
+        st.charge(self.meter.work - before)
+        if answer is None:
+            raise _OutOfBudget
+        if answer:
+            model = np.asarray(self.solver.get_model()[: self.models.shape[1]]) > 0
+            self.models = np.vstack([self.models[-(MAX_KEPT_MODELS - 1):], model[None, :]])
+        return answer
+
+
+@dataclass
+class _Walk:
+    """One probe: its decisions so far (literals of the residual's variables) and how many of them
+    were random choices (both sides had models)."""
+
+    path: list[int]
+    node_cost: float  # the extra charge per node (ProbeWorkModel.node)
+    random_choices: int = 0
+
+
+def _probe_formula(formula: Formula, root: np.ndarray, st: _State, oracle: _Oracle, walk: _Walk,
+                   rng: np.random.Generator, depth: int, hint: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    """ln Ẑ of ``formula`` along one random path. ``root`` (num_vars,): the residual's variable
+    (1-based) behind each of ``formula``'s variables. ``hint``: where the parent's elimination order
+    got stuck (0-based variables of ``formula``, degrees), as in the search
+    (:data:`bpcount.search.HINT_MIN_STUCK`)."""
+    decided, r, comps, total = _node(formula, st, depth, walk.node_cost)
+    if r is None:
+        return decided
+    r_root = root[r.orig_var - 1]
+    for comp, comp_hint in zip(comps, _carry(hint, comps, r.orig_var, formula.num_vars)):
+        ln = _probe_component(comp, r_root[comp.origin - 1], st, oracle, walk, rng, depth, comp_hint)
+        if ln == -math.inf:
+            return -math.inf
+        total += ln
+    return total
+
+
+def _choose(rng: np.random.Generator, p_pos: float) -> bool:
+    """The side a probe tries first: positive with probability ``p_pos`` (one draw per decision)."""
+    return bool(rng.random() < p_pos)
+
+
+def _probe_component(comp: _Component, root: np.ndarray, st: _State, oracle: _Oracle, walk: _Walk,
+                     rng: np.random.Generator, depth: int, hint: tuple[np.ndarray, np.ndarray] | None) -> float:
+    if len(comp.clause_ptr) == 1:  # variables in no clause
+        return _free_log_count(comp.num_vars, comp.log_phi)
+    if hint is not None and len(hint[0]) >= HINT_MIN_STUCK:  # still far too wide: branch there again
+        stuck = hint
+    else:
+        ln, stuck = _eliminate(comp, st)
+        if ln is not None:
+            return ln
+    x = _branch_variable(comp, st, stuck)
+    if stuck is not None:  # the child's hint: the stuck set without x
+        rest = stuck[0] != x - 1
+        stuck = (stuck[0][rest], stuck[1][rest])
+    # probability of the positive side: its share of x's weight (1/2 unweighted)
+    p_pos = 0.5 if comp.log_phi is None else float(1.0 / (1.0 + np.exp(comp.log_phi[x - 1, 0] - comp.log_phi[x - 1, 1])))
+    first_pos = _choose(rng, p_pos)
+    root_first = int(root[x - 1]) if first_pos else -int(root[x - 1])
+    if oracle.satisfiable(walk.path, root_first, st):
+        both = oracle.satisfiable(walk.path, -root_first, st)
+        positive, weight = first_pos, (-math.log(p_pos if first_pos else 1.0 - p_pos) if both else 0.0)
+    else:  # only the other side has models (the path itself has some)
+        positive, weight, both = not first_pos, 0.0, False
+    walk.random_choices += int(both)
+    walk.path.append(int(root[x - 1]) if positive else -int(root[x - 1]))
+    lit = x if positive else -x
+    weights = None if comp.log_phi is None else np.exp(comp.log_phi)
+    lits = np.concatenate([comp.lits, [lit]])
+    ptr = np.concatenate([comp.clause_ptr, [comp.clause_ptr[-1] + 1]])
+    sub = Formula(num_vars=comp.num_vars, lits=lits, clause_ptr=ptr, weights=weights)
+    return weight + _probe_formula(sub, root, st, oracle, walk, rng, depth + 1, stuck)
+
+
+def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
+                    *, budget: float = DEFAULT_PROBE_BUDGET, max_probes: int = DEFAULT_MAX_PROBES,
+                    min_probes: int = DEFAULT_MIN_PROBES, seed: int = 0, wall_limit: float | None = None,
+                    max_width: int = DEFAULT_SEARCH_WIDTH, max_vars: int | None = None,
+                    work_model: WorkModel = DEFAULT_WORK_MODEL,
+                    sat_work_model: SatWorkModel = DEFAULT_SAT_WORK_MODEL,
+                    probe_work_model: ProbeWorkModel = DEFAULT_PROBE_WORK_MODEL) -> ProbeResult:
+    """Estimate ln Z of a simplified residual by SAT-guided search probes (module docstring).
+
+    Args:
+        num_vars: variables 1..num_vars, every one occurring in some clause (a simplifier residual).
+        lits: (E,) signed literals; ``clause_ptr``: (C+1,) CSR clause offsets.
+        log_weights: (num_vars, 2) ln(w(¬x), w(x)), or None for unweighted counting.
+        budget: seconds of work on the reference machine (search steps and SAT calls); 0: off.
+        max_probes, min_probes: most probes; fewest finished probes for an answer.
+        seed: seed of the random side choices (same seed and budget: same answer everywhere).
+        wall_limit: wall-clock seconds after which probing stops (None: :data:`WALL_LIMIT_FACTOR` ×
+            ``budget``; ``math.inf``: none).
+        max_width, max_vars: elimination width and enumeration size at the nodes (as the search).
+        work_model, sat_work_model, probe_work_model: what each step is charged (module docstring).
+
+    Returns:
+        :class:`ProbeResult`.
+    """
+    from pysat.solvers import Solver
+
+    from bpcount.simplify import DEFAULT_EXACT_MAX_VARS
+
+    t0 = time.monotonic()
+    lits = np.asarray(lits, dtype=np.int64)
+    clause_ptr = np.asarray(clause_ptr, dtype=np.int64)
+    if wall_limit is None:
+        wall_limit = WALL_LIMIT_FACTOR * budget
+    deadline = t0 + wall_limit
+    st = _State(budget=budget, deadline=deadline, max_nodes=1 << 62, max_width=max_width,
+                max_vars=DEFAULT_EXACT_MAX_VARS if max_vars is None else max_vars, model=work_model)
+    samples: list[float] = []
+    random_choices = 0
+    weights = None if log_weights is None else np.exp(np.asarray(log_weights, dtype=np.float64))
+    formula = Formula(num_vars=num_vars, lits=lits, clause_ptr=clause_ptr, weights=weights)
+    root = np.arange(1, num_vars + 1, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    oracle = None
+    if budget > 0 and max_probes > 0:
+        with Solver(name=SOLVER_NAME) as solver:
+            _load(solver, lits, clause_ptr)
+            meter = _Meter(solver, budget, sat_work_model, deadline)
+            oracle = _Oracle(solver, meter, num_vars, probe_work_model.sat_call)
+            with meter:
+                while len(samples) < max_probes:
+                    walk = _Walk([], probe_work_model.node)
+                    try:
+                        ln = _probe_formula(formula, root, st, oracle, walk, rng, 0)
+                    except _OutOfBudget:
+                        break
+                    samples.append(ln)
+                    random_choices += walk.random_choices
+                    if ln == -math.inf:  # the first call found no model: the count is 0
+                        break
+    ln_count = rel_se = None
+    if samples and (len(samples) >= min_probes or samples[-1] == -math.inf):
+        ln_count = float(np.logaddexp.reduce(samples) - math.log(len(samples)))
+    if len(samples) >= 2 and ln_count is not None and ln_count > -math.inf:
+        ratio = np.exp(np.asarray(samples) - ln_count)  # Ẑ_k / mean
+        rel_se = float(ratio.std(ddof=1) / math.sqrt(len(samples)))
+    return ProbeResult(ln_count, tuple(samples), rel_se, random_choices,
+                       0 if oracle is None else oracle.calls, st.work, time.monotonic() - t0, st.nodes)
+
+
+__all__ = ["DEFAULT_MAX_PROBES", "DEFAULT_MIN_PROBES", "DEFAULT_PROBE_BUDGET", "DEFAULT_PROBE_WORK_MODEL",
+           "WALL_LIMIT_FACTOR", "ProbeResult", "ProbeWorkModel", "probe_log_count"]

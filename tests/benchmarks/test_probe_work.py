@@ -1,0 +1,36 @@
+"""benchmarks/probe_work.py: the fit recovers known per-node and per-call costs; a small run writes its report."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpcount.probe import ProbeWorkModel
+
+
+def test_fit_recovers_the_terms_of_exactly_linear_run_times(probe_work_script):
+    truth = ProbeWorkModel(node=8e-4, sat_call=1.5e-3)
+    rng = np.random.default_rng(3)
+    rows = []
+    for _ in range(30):
+        row = {"base": float(rng.uniform(0.01, 2.0)), "nodes": int(rng.integers(1, 3000)),
+               "calls": int(rng.integers(0, 2000))}
+        row["seconds"] = probe_work_script.charge(truth, row)
+        rows.append(row)
+    fitted = probe_work_script.fit(rows)
+    assert np.isclose(fitted.node, truth.node, rtol=1e-6) and np.isclose(fitted.sat_call, truth.sat_call, rtol=1e-6)
+
+
+def test_small_run_reports_the_fit(tmp_path, probe_work_script):
+    from bpcount.generate import make_formula
+
+    files = []
+    for i in range(2):
+        f = make_formula("kcnf", seed=5, index=i, n=90, ratio=3.0)
+        path = tmp_path / f"k{i}.cnf"
+        path.write_text(f.to_dimacs())
+        files.append(str(path))
+    out = tmp_path / "pw.md"
+    assert probe_work_script.main(["--files", *files, "--budgets", "0.2", "--min-seconds", "0",
+                                   "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "2 formulas, 2 left undecided" in text and "| fitted |" in text and "| k0.cnf | 0.2 |" in text

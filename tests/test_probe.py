@@ -1,0 +1,117 @@
+"""Search probes: unbiased (the exact expectation over every random path equals the count), exact
+where no choice is random, deterministic under a seed, budgets honoured."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from pysat.solvers import Solver
+
+import bpcount.probe as probe_mod
+from bpcount.cnf import Formula
+from bpcount.probe import probe_log_count
+from tests.conftest import brute_log_count
+
+
+def random_3cnf(rng: np.random.Generator, n: int, m: int, weighted: bool = False) -> Formula:
+    """m clauses of 3 distinct variables out of n, random signs; random weights in [0.05, 1]."""
+    clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(n, 3, replace=False) + 1] for _ in range(m)]
+    return Formula.from_clauses(clauses, n, weights=rng.uniform(0.05, 1.0, (n, 2)) if weighted else None)
+
+
+def _run(f: Formula, **kw):
+    lw = None if f.weights is None else np.log(f.weights)
+    return probe_log_count(f.num_vars, f.lits, f.clause_ptr, lw, **kw)
+
+
+def expected_value(f: Formula, monkeypatch, **kw) -> tuple[float, int]:
+    """ln E[Ẑ] of one probe, exactly: every sequence of side choices is followed once and weighted by
+    its probability (depth-first over the choices, the probe's own probabilities). Also returns how
+    many distinct paths were followed."""
+    total, paths = [], 0
+    stack: list[list[bool]] = [[]]
+    while stack:
+        prefix = stack.pop()
+        trace: list[tuple[float, bool]] = []
+
+        def choose(_rng, p_pos, prefix=prefix, trace=trace):
+            side = prefix[len(trace)] if len(trace) < len(prefix) else True
+            trace.append((p_pos, side))
+            return side
+
+        monkeypatch.setattr(probe_mod, "_choose", choose)
+        res = _run(f, max_probes=1, min_probes=1, budget=1e6, wall_limit=math.inf, **kw)
+        paths += 1
+        for j in range(len(prefix), len(trace)):  # siblings not yet followed
+            stack.append([s for _, s in trace[:j]] + [False])
+        ln_p = sum(math.log(p if s else 1.0 - p) for p, s in trace)
+        total.append(ln_p + res.ln_samples[0])
+    return float(np.logaddexp.reduce(total)), paths
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_expectation_equals_the_count_on_random_formulas(monkeypatch, weighted):
+    """E[Ẑ] = Z exactly, branching all the way down (no elimination, no enumeration at the nodes)
+    and with the search's elimination at the leaves; the random choices did occur."""
+    rng = np.random.default_rng(1 + weighted)
+    random_paths = 0
+    for t in range(30):
+        n = int(rng.integers(5, 10))
+        f = random_3cnf(rng, n, int(rng.integers(n, 4 * n)), weighted)
+        truth = brute_log_count(f)
+        if truth == -math.inf:
+            continue
+        kw = {"max_width": 0, "max_vars": 0} if t % 2 == 0 else {"max_width": 2, "max_vars": 0}
+        ln_e, paths = expected_value(f, monkeypatch, **kw)
+        assert ln_e == pytest.approx(truth, abs=1e-9)
+        random_paths += paths > 1
+    assert random_paths > 10
+
+
+def test_probes_reach_models_only():
+    """With the SAT guidance every probe ends at a model: no sample is −inf on a satisfiable formula,
+    even where most assignments fail (a formula with 3 models out of 2^10)."""
+    rng = np.random.default_rng(5)
+    models = rng.integers(0, 2, size=(3, 10)).astype(bool)
+    clauses = []
+    for a in range(1 << 10):  # forbid every other assignment: one clause each
+        bits = np.array([(a >> i) & 1 for i in range(10)], dtype=bool)
+        if not (models == bits).all(axis=1).any():
+            clauses.append([(i + 1) if not b else -(i + 1) for i, b in enumerate(bits)])
+    f = Formula.from_clauses(clauses, 10)
+    res = _run(f, max_width=0, max_vars=0, max_probes=20, budget=1e6, wall_limit=math.inf)
+    assert res.probes == 20 and all(math.isfinite(s) for s in res.ln_samples)
+    assert res.ln_count == pytest.approx(math.log(len({m.tobytes() for m in models})), abs=1.5)
+
+
+def test_a_forced_path_is_exact():
+    """One model: every decision is forced, no choice is random and every probe is the count."""
+    n = 9
+    clauses = [[i, -(i + 1)] for i in range(1, n)] + [[n, -1], [1, 2, 3]]  # all equal, not all false: 1 model
+    res = _run(Formula.from_clauses(clauses, n), max_width=0, max_vars=0, max_probes=5, budget=1e6,
+               wall_limit=math.inf)
+    assert res.random_choices == 0 and res.ln_count == pytest.approx(0.0, abs=1e-12)
+    assert len(set(res.ln_samples)) == 1
+
+
+def test_seeded_and_budgeted():
+    rng = np.random.default_rng(7)
+    f = random_3cnf(rng, 30, 90)
+    with Solver(name="glucose4", bootstrap_with=f.clauses()) as solver:
+        assert solver.solve()
+    kw = {"max_width": 0, "max_vars": 0, "max_probes": 6, "budget": 1e6, "wall_limit": math.inf}
+    a, b, c = _run(f, seed=3, **kw), _run(f, seed=3, **kw), _run(f, seed=4, **kw)
+    assert a.ln_samples == b.ln_samples and a.ln_samples != c.ln_samples
+    assert a.random_choices > 0 and a.rel_se is not None and a.rel_se > 0
+    # a budget too small for min_probes gives no answer, and the work stays near the budget
+    small = _run(f, max_width=0, max_vars=0, budget=1e-3, min_probes=4)
+    assert small.ln_count is None and small.probes < 4 and small.work < 0.05
+    assert _run(f, budget=0.0).ln_count is None
+
+
+def test_unsatisfiable_formula_gives_minus_infinity():
+    f = Formula.from_clauses([[1, 2], [-1, 2], [1, -2], [-1, -2], [3, 4]], 4)
+    res = _run(f, max_width=0, max_vars=0, budget=1e6)
+    assert res.ln_count == -math.inf
