@@ -55,3 +55,15 @@ def sat_work_script():
 @pytest.fixture(scope="module")
 def probe_work_script():
     return load_script("probe_work")
+
+
+def kcnf_files(folder, count: int, *, seed: int, n: int, ratio: float) -> list[str]:
+    """``count`` generated random 3-CNFs (bpcount generate kcnf) written to folder/k<i>.cnf; their paths."""
+    from bpcount.generate import make_formula
+
+    files = []
+    for i in range(count):
+        path = folder / f"k{i}.cnf"
+        path.write_text(make_formula("kcnf", seed=seed, index=i, n=n, ratio=ratio).to_dimacs())
+        files.append(str(path))
+    return files

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpcount.probe import ProbeWorkModel
+from tests.benchmarks.conftest import kcnf_files
 
 
 def test_fit_recovers_the_terms_of_exactly_linear_run_times(probe_work_script):
@@ -21,14 +22,7 @@ def test_fit_recovers_the_terms_of_exactly_linear_run_times(probe_work_script):
 
 
 def test_small_run_reports_the_fit(tmp_path, probe_work_script):
-    from bpcount.generate import make_formula
-
-    files = []
-    for i in range(2):
-        f = make_formula("kcnf", seed=5, index=i, n=90, ratio=3.0)
-        path = tmp_path / f"k{i}.cnf"
-        path.write_text(f.to_dimacs())
-        files.append(str(path))
+    files = kcnf_files(tmp_path, 2, seed=5, n=90, ratio=3.0)
     out = tmp_path / "pw.md"
     assert probe_work_script.main(["--files", *files, "--budgets", "0.2", "--min-seconds", "0",
                                    "--out", str(out)]) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpcount.sat import SatWorkModel, sat_work
+from tests.benchmarks.conftest import kcnf_files
 
 
 def test_fit_recovers_the_coefficients_of_exactly_linear_run_times(sat_work_script):
@@ -21,14 +22,7 @@ def test_fit_recovers_the_coefficients_of_exactly_linear_run_times(sat_work_scri
 
 
 def test_small_run_reports_the_fit(tmp_path, sat_work_script):
-    from bpcount.generate import make_formula
-
-    files = []
-    for i in range(3):
-        f = make_formula("kcnf", seed=4, index=i, n=60, ratio=3.0)
-        path = tmp_path / f"k{i}.cnf"
-        path.write_text(f.to_dimacs())
-        files.append(str(path))
+    files = kcnf_files(tmp_path, 3, seed=4, n=60, ratio=3.0)
     out = tmp_path / "sw.md"
     assert sat_work_script.main(["--files", *files, "--random", "2", "--budget", "2", "--min-seconds", "0",
                                  "--out", str(out)]) == 0
