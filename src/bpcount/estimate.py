@@ -387,8 +387,9 @@ def _probe(base: CountResult, r: Residual, bounds: tuple[float, float], opts: Co
            num_vars: int) -> CountResult:
     """``base`` with the search probes' answer for residual ``r`` (:mod:`bpcount.probe`), or with
     ``ln_count`` still None when too few probes finished within the budget (the engine then
-    estimates). Records ``stats['probe']``; the estimate is projected into the proven ``bounds``. Exact when no probe met a random choice (every
-    decision forced: the one path is the count), and UNSAT when the solver found no model."""
+    estimates). Records ``stats['probe']``; the estimate is projected into the proven ``bounds``.
+    Exact when no probe met a random choice (every decision forced: the one path is the count), and
+    UNSAT when the solver found no model."""
     stats = dict(base.stats)
     try:
         res = probe_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=opts.probe_budget, seed=opts.seed)
@@ -408,11 +409,21 @@ def _probe(base: CountResult, r: Residual, bounds: tuple[float, float], opts: Co
     if res.random_choices == 0:  # every decision forced: the single path is the count
         return replace(base, ln_count=ln, exact=True, satisfiable=True, converged=True, iterations=0, stats=stats,
                        exact_vars=num_vars)
-    lower, upper = bounds
-    if not lower <= ln <= upper:  # the mean of a few probes can fall below what was proven
-        stats["clamped_from"] = ln
-        ln = min(max(ln, lower), upper)
-    return replace(base, ln_count=ln, satisfiable=True, stats=stats)
+    ln, warnings = _clamp(ln, bounds, stats, base.warnings)  # the mean of a few probes can fall below a bound
+    return replace(base, ln_count=ln, satisfiable=True, stats=stats, warnings=warnings)
+
+
+def _clamp(ln: float, bounds: tuple[float, float], stats: dict, warnings: tuple[str, ...]
+           ) -> tuple[float, tuple[str, ...]]:
+    """An estimate projected into the proven (lower, upper) ``bounds``, and ``warnings`` with one more
+    when it moved (``stats['clamped_from']`` records the original)."""
+    if not math.isfinite(ln) or bounds[0] <= ln <= bounds[1]:
+        return ln, warnings
+    stats["clamped_from"] = ln
+    clamped = min(max(ln, bounds[0]), bounds[1])
+    side = "the proven lower bound" if clamped == bounds[0] else "the proven upper bound"
+    return clamped, warnings + (f"estimate {ln:.6g} is outside the proven bounds [{bounds[0]:.6g}, "
+                                f"{bounds[1]:.6g}]; clamped to {side}",)
 
 
 def proven_bounds(residual: Residual, ln_found: float, opts: CountOptions, stats: dict,
@@ -741,14 +752,7 @@ def feasible_range(residual: Residual) -> tuple[float, float]:
 def _with_engine(result: CountResult, out: dict, share: float, opts: CountOptions,
                  bounds: tuple[float, float] = (-math.inf, math.inf)) -> CountResult:
     stats = {**result.stats, **out["stats"]}
-    ln = out["ln_count"]
-    warnings = result.warnings
-    if math.isfinite(ln) and not bounds[0] <= ln <= bounds[1]:
-        stats["clamped_from"] = ln
-        ln = min(max(ln, bounds[0]), bounds[1])
-        side = "the proven lower bound" if ln == bounds[0] else "the proven upper bound"
-        warnings = warnings + (f"estimate {stats['clamped_from']:.6g} is outside the proven bounds "
-                               f"[{bounds[0]:.6g}, {bounds[1]:.6g}]; clamped to {side}",)
+    ln, warnings = _clamp(out["ln_count"], bounds, stats, result.warnings)
     res = replace(result, ln_count=ln, warnings=warnings, converged=out["converged"], iterations=out["iterations"],
                   residual=out["residual"], seconds=result.seconds + share, stats=stats)
     if out["timed_out"]:
