@@ -359,3 +359,15 @@ def test_search_probes_are_seeded():
     a, b = count([f, f], options=opts)
     (c,) = count([f], options=replace(opts, seed=1))
     assert a.estimator == "probes" and a.ln_count == b.ln_count and c.ln_count != a.ln_count
+
+
+def test_a_probe_answer_outside_the_proven_bounds_is_clamped_with_a_warning(monkeypatch):
+    import bpcount.estimate as est
+    from bpcount.probe import ProbeResult
+
+    rng = np.random.default_rng(4)
+    f = _random_3cnf(rng, 60, 180)
+    monkeypatch.setattr(est, "probe_log_count", lambda *a, **k: ProbeResult(-50.0, (-50.0,) * 4, 0.1, 3, 7, 0.1, 0.1))
+    (r,) = count([f], options=CountOptions(method="bp", exact_max_width=0, enum_models=0, search_budget=0))
+    assert r.estimator == "probes" and r.ln_count == pytest.approx(r.ln_lower) and r.stats["clamped_from"] < r.ln_lower
+    assert any("clamped to the proven lower bound" in w for w in r.warnings)
