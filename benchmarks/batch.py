@@ -5,7 +5,7 @@ Writes generated formulas to a temporary directory and counts them with the libr
 ``bpcount DIR`` makes (``bpcount.estimate.count``), two ways:
 
 * *engine*: exact stages, proven bounds and the SAT check off (``exact_max_width=0, enum_models=0,
-  search_budget=0, bound_budget=0, sat_check=False``), so the time is parsing, simplification and message passing:
+  search_budget=0, probe_budget=0, bound_budget=0, sat_check=False``), so the time is parsing, simplification and message passing:
   what a GPU can speed up;
 * *default*: the default pipeline (SAT check, elimination, model enumeration, exact search, proven
   bounds, then the method), as ``bpcount DIR`` runs it.
@@ -39,7 +39,8 @@ SETS = [
     ("dqmr 120×120, 50 % observed", "dqmr", {"diseases": 120, "symptoms": 120, "observed": 0.5}),
     ("grid 20×20, determinism 0.8", "grid", {"rows": 20, "cols": 20, "determinism": 0.8, "evidence": 10}),
 ]
-ENGINE_ONLY = {"exact_max_width": 0, "enum_models": 0, "search_budget": 0.0, "bound_budget": 0.0, "sat_check": False}
+ENGINE_ONLY = {"exact_max_width": 0, "enum_models": 0, "search_budget": 0.0, "probe_budget": 0.0, "bound_budget": 0.0,
+               "sat_check": False}
 METHODS = [("bp-clauses", {"method": "bp", "gates": False}), ("bp", {"method": "bp"}),
            ("bpnn", {"method": "bpnn"})]
 

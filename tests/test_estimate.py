@@ -298,7 +298,7 @@ def test_an_unfinished_search_raises_the_lower_bound():
     for _ in range(8):
         f = random_3cnf(rng, 45, 120)
         truth = ganak_log_count(f.num_vars, f.clauses())
-        opts = CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0.03,
+        opts = CountOptions(method="bp", exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0.03, probe_budget=0,
                             bound_budget=0)
         (r,) = count([f], options=opts)
         if r.exact or r.ln_count == -math.inf:
