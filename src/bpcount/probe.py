@@ -53,7 +53,7 @@ from bpcount.search import (
     DEFAULT_WORK_MODEL,
     HINT_MIN_STUCK,
     WorkModel,
-    _branch_variable,
+    _branch,
     _carry,
     _Component,
     _eliminate,
@@ -197,10 +197,7 @@ def _probe_component(comp: _Component, root: np.ndarray, st: _State, oracle: _Or
         ln, stuck = _eliminate(comp, st)
         if ln is not None:
             return ln
-    x = _branch_variable(comp, st, stuck)
-    if stuck is not None:  # the child's hint: the stuck set without x
-        rest = stuck[0] != x - 1
-        stuck = (stuck[0][rest], stuck[1][rest])
+    x, stuck = _branch(comp, st, stuck)
     # probability of the positive side: its share of x's weight (1/2 unweighted)
     p_pos = 0.5 if comp.log_phi is None else float(1.0 / (1.0 + np.exp(comp.log_phi[x - 1, 0] - comp.log_phi[x - 1, 1])))
     first_pos = _choose(rng, p_pos)
@@ -212,11 +209,7 @@ def _probe_component(comp: _Component, root: np.ndarray, st: _State, oracle: _Or
         positive, weight, both = not first_pos, 0.0, False
     walk.random_choices += int(both)
     walk.path.append(int(root[x - 1]) if positive else -int(root[x - 1]))
-    lit = x if positive else -x
-    weights = None if comp.log_phi is None else np.exp(comp.log_phi)
-    lits = np.concatenate([comp.lits, [lit]])
-    ptr = np.concatenate([comp.clause_ptr, [comp.clause_ptr[-1] + 1]])
-    sub = Formula(num_vars=comp.num_vars, lits=lits, clause_ptr=ptr, weights=weights)
+    sub = comp.with_unit(x if positive else -x)
     return weight + _probe_formula(sub, root, st, oracle, walk, rng, depth + 1, stuck)
 
 

@@ -202,6 +202,14 @@ class _Component:
     log_phi: np.ndarray | None
     origin: np.ndarray | None = None  # (num_vars,) 1-based variable of the split formula per local one
 
+    def with_unit(self, lit: int) -> Formula:
+        """The component with the unit clause ``lit`` added (one branch), as a formula whose weights
+        are the normalised ones."""
+        lits = np.concatenate([self.lits, [lit]])
+        ptr = np.concatenate([self.clause_ptr, [self.clause_ptr[-1] + 1]])
+        weights = None if self.log_phi is None else np.exp(self.log_phi)
+        return Formula(num_vars=self.num_vars, lits=lits, clause_ptr=ptr, weights=weights)
+
     def key(self) -> bytes:
         """The component as a formula: its set of clauses and, when weighted, its log weights. Equal
         keys mean equal counts whatever path led here. Every renumbering on the way (simplifier,
@@ -328,6 +336,17 @@ def _branch_variable(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.n
     return int(np.argmax(occurrences)) + 1
 
 
+def _branch(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.ndarray] | None
+            ) -> tuple[int, tuple[np.ndarray, np.ndarray] | None]:
+    """The branching variable x (:func:`_branch_variable`) and the stuck set without x, the hint
+    its branches carry (None when ``stuck`` is)."""
+    x = _branch_variable(comp, st, stuck)
+    if stuck is not None:
+        rest = stuck[0] != x - 1
+        stuck = (stuck[0][rest], stuck[1][rest])
+    return x, stuck
+
+
 def _count_formula(formula: Formula, st: _State, cache: dict, depth: int,
                    hint: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """ln Z of ``formula`` (``depth`` decisions deep): simplify, then count what is left component by
@@ -432,18 +451,11 @@ def _count_branches(comp: _Component, st: _State, cache: dict, depth: int,
                     stuck: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Z(C) = Z(C | x) + Z(C | ¬x) for the branching variable x, each side a unit clause added;
     ``stuck``: where C's greedy order got stuck, when already known (see :func:`_branch_variable`)."""
-    x = _branch_variable(comp, st, stuck)
-    weights = None if comp.log_phi is None else np.exp(comp.log_phi)
-    if stuck is not None:
-        rest = stuck[0] != x - 1
-        stuck = (stuck[0][rest], stuck[1][rest])
+    x, stuck = _branch(comp, st, stuck)
     sides: list[float] = []
     for lit in (x, -x):
-        lits = np.concatenate([comp.lits, [lit]])
-        ptr = np.concatenate([comp.clause_ptr, [comp.clause_ptr[-1] + 1]])
         try:
-            sides.append(_count_formula(Formula(num_vars=comp.num_vars, lits=lits, clause_ptr=ptr, weights=weights),
-                                        st, cache, depth + 1, stuck))
+            sides.append(_count_formula(comp.with_unit(lit), st, cache, depth + 1, stuck))
         except _OutOfBudget as cut:  # the sides counted, and a lower bound of this one
             raise _OutOfBudget(float(np.logaddexp.reduce([*sides, cut.lower]))) from None
     return float(np.logaddexp(*sides))
