@@ -53,17 +53,19 @@ def expected_value(f: Formula, monkeypatch, **kw) -> tuple[float, int]:
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_expectation_equals_the_count_on_random_formulas(monkeypatch, weighted):
-    """E[Ẑ] = Z exactly, branching all the way down (no elimination, no enumeration at the nodes)
-    and with the search's elimination at the leaves; the random choices did occur."""
+    """E[Ẑ] = Z exactly, branching all the way down (no elimination, no enumeration at the nodes),
+    with the search's elimination at the leaves, and with runs of decisions taken without
+    simplifying between them; the random choices did occur."""
     rng = np.random.default_rng(1 + weighted)
     random_paths = 0
-    for t in range(30):
+    for t in range(45):
         n = int(rng.integers(5, 10))
         f = random_3cnf(rng, n, int(rng.integers(n, 4 * n)), weighted)
         truth = brute_log_count(f)
         if truth == -math.inf:
             continue
-        kw = {"max_width": 0, "max_vars": 0} if t % 2 == 0 else {"max_width": 2, "max_vars": 0}
+        kw = [{"max_width": 0, "max_vars": 0}, {"max_width": 2, "max_vars": 0, "run": 1},
+              {"max_width": 2, "max_vars": 0, "run": 3, "run_min_stuck": 1}][t % 3]
         ln_e, paths = expected_value(f, monkeypatch, **kw)
         assert ln_e == pytest.approx(truth, abs=1e-9)
         random_paths += paths > 1
@@ -115,3 +117,27 @@ def test_unsatisfiable_formula_gives_minus_infinity():
     f = Formula.from_clauses([[1, 2], [-1, 2], [1, -2], [-1, -2], [3, 4]], 4)
     res = _run(f, max_width=0, max_vars=0, budget=1e6)
     assert res.ln_count == -math.inf
+
+
+def test_kept_models_ring_keeps_the_newest(monkeypatch):
+    """The oracle's kept models grow by doubling up to MAX_KEPT_MODELS, then the oldest are replaced:
+    every kept row is one of the solver's models, and the newest are among them."""
+    from bpcount.sat import DEFAULT_SAT_WORK_MODEL, _Meter
+    from bpcount.search import DEFAULT_WORK_MODEL, _State
+
+    monkeypatch.setattr(probe_mod, "MAX_KEPT_MODELS", 24)
+    n = 6
+    with Solver(name="glucose4") as solver:
+        solver.add_clause([1, 2, 3, 4, 5, 6])
+        meter = _Meter(solver, 1e6, DEFAULT_SAT_WORK_MODEL, math.inf)
+        oracle = probe_mod._Oracle(solver, meter, n, 0.0)
+        st = _State(budget=1e6, deadline=math.inf, max_nodes=1 << 62, max_width=0, max_vars=0,
+                    model=DEFAULT_WORK_MODEL)
+        cubes = [[(v + 1) if (a >> v) & 1 else -(v + 1) for v in range(n)] for a in range(1, 36)]
+        with meter:
+            for cube in cubes:  # each cube is one full assignment: a call, and its model kept
+                assert oracle.satisfiable(cube[:-1], cube[-1], st)
+    assert oracle.calls == 35 and oracle.kept == 24 and len(oracle.models) == 24
+    kept = {tuple(row) for row in oracle.models}
+    newest = {tuple(np.asarray(c) > 0) for c in cubes[-24:]}
+    assert kept == newest

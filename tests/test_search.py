@@ -178,6 +178,27 @@ def test_branches_inside_the_part_that_blocks_elimination():
     assert _branch_variable(comp, state(0)) == hub  # no width: the variable in most clauses
 
 
+def test_a_stuck_set_found_for_branching_is_carried_into_the_branches():
+    """When elimination was refused before its order ran (here a clause wider than the width), the
+    branching step finds the stuck set itself; it hands that set, without the branching variable, to
+    the branches (the hint), instead of dropping it and making every branch find it again."""
+    from bpcount.search import DEFAULT_WORK_MODEL, _branch, _Component, _eliminate, _State
+
+    clique = list(range(1, 8))  # a 7-clique (too wide at width 3) and one clause of 6 literals
+    clauses = [[u, v] for i, u in enumerate(clique) for v in clique[i + 1:]] + [[8, 9, 10, 11, 12, 1]]
+    lits = np.array([x for c in clauses for x in c], dtype=np.int64)
+    ptr = np.concatenate([[0], np.cumsum([len(c) for c in clauses])]).astype(np.int64)
+    comp = _Component(12, lits, ptr, None)
+    st = _State(budget=math.inf, deadline=math.inf, max_nodes=10, max_width=3, max_vars=20,
+                model=DEFAULT_WORK_MODEL)
+    ln, stuck = _eliminate(comp, st)
+    assert ln is None and stuck is None  # refused by the clause-width test: no order ran
+    x, hint = _branch(comp, st, None)
+    assert x in clique and hint is not None
+    carried = set((hint[0] + 1).tolist())
+    assert x not in carried and set(clique) - {x} <= carried
+
+
 def test_components_are_eliminated_inside_the_search_once_each(monkeypatch):
     """With a narrow elimination width the search both eliminates and branches: still equal to brute
     force, and no component is eliminated twice (a part of a component that a decision does not

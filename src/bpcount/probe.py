@@ -29,7 +29,17 @@ ln of the mean tends to fall *below* ln Z with few probes). It is an estimate, n
 **Speed.** As in the search, a component that still holds most of the set where its parent's
 elimination order got stuck (:data:`bpcount.search.HINT_MIN_STUCK`) is branched there without an
 elimination attempt of its own: the attempts took 78 % of the probes' time on blasted_squaring12,
-and skipping them raised its probes within 2 s of work from 10 to 42.
+and skipping them raised its probes within 2 s of work from 10 to 42. In such a component the probe
+can take a *run* of decisions (``run``) before simplifying again: the stuck set's first variables
+by the search's branching score, all chosen before any of their sides is drawn, so the estimator
+stays unbiased (a variable implied by the decisions before it is a forced decision). Runs save
+simplifications (several milliseconds each on 10⁴ variables; runs of 8 took s38417_7_4 from 5 to 9
+probes in 4 s of work) but decide variables that a simplification would have made irrelevant: on the
+train split's residuals they raised the random choices per probe on the ISCAS circuits (s15850a
+12 → 22) and their errors, so the default (:data:`DEFAULT_RUN`) is one decision per simplification.
+A component whose elimination is refused before its order ran (a clause wider than the width)
+branches on its parent's stuck set rather than computing a new one (a full min-degree run: 0.24 s on
+20.sk_1_51's 9·10³ variables, which took it from 2 to 7 probes in 2 s of work).
 
 **Budget.** Probes run one after the other until ``max_probes`` or until the work budget is spent
 (reference-machine seconds charged as in the search, :class:`bpcount.search.WorkModel`, the SAT
@@ -74,6 +84,15 @@ DEFAULT_MIN_PROBES = 4
 
 #: Wall-clock backstop as a multiple of the work budget (as the search's).
 WALL_LIMIT_FACTOR = 5.0
+
+#: Decisions a probe takes in a row, without simplifying between them, in a component whose stuck set
+#: (where elimination got stuck) holds at least ``run_min_stuck`` variables (default
+#: :data:`bpcount.search.HINT_MIN_STUCK`): see *Speed* in the module docstring. Fourteenth session,
+#: the 40 train residuals of ``benchmarks/results/probe_work.md`` at 2 s, seeds 0/1, RMSE of ln count:
+#: runs of 8 against 1, blasted (23) 0.62/0.68 against 0.90/0.82, but the ISCAS circuits (s, 6)
+#: 2.2/3.4 against 1.9/1.4 (the six both answer), and s38417_7_4 then reached 4 probes, at −33 and −19
+#: nats (the engine answers it with runs of 1).
+DEFAULT_RUN = 1
 
 #: Most solver models kept for the satisfiability checks (the oldest are dropped first).
 MAX_KEPT_MODELS = 512
@@ -132,13 +151,16 @@ class _Oracle:
 
     def __init__(self, solver, meter: _Meter, num_vars: int, call_cost: float):
         self.solver, self.meter, self.call_cost = solver, meter, call_cost
-        self.models = np.zeros((0, num_vars), dtype=bool)  # (kept, num_vars): value of root variable i at [:, i-1]
+        # ring of kept models, (capacity, num_vars): value of root variable i at [:, i-1]; rows [:kept]
+        # are filled, the next model goes to row ``slot``; the capacity doubles up to MAX_KEPT_MODELS
+        self.models = np.zeros((min(16, MAX_KEPT_MODELS), num_vars), dtype=bool)
+        self.kept = self.slot = 0
         self.calls = 0
 
     def satisfiable(self, path: list[int], lit: int, st: _State) -> bool:
         """Whether path ∧ lit (root literals) has a model of the residual."""
         cube = np.asarray(path + [lit], dtype=np.int64)
-        if (self.models[:, np.abs(cube) - 1] == (cube > 0)).all(axis=1).any():
+        if (self.models[:self.kept, np.abs(cube) - 1] == (cube > 0)).all(axis=1).any():
             return True
         st.charge(self.call_cost)
         self.meter.budget = self.meter.work + max(0.0, st.budget - st.work)  # what is left of the probe budget
@@ -149,8 +171,13 @@ class _Oracle:
         if answer is None:
             raise _OutOfBudget
         if answer:
-            model = np.asarray(self.solver.get_model()[: self.models.shape[1]]) > 0
-            self.models = np.vstack([self.models[-(MAX_KEPT_MODELS - 1):], model[None, :]])
+            if self.kept == len(self.models) < MAX_KEPT_MODELS:  # full, not at the most yet: grow
+                grown = np.zeros((min(2 * len(self.models), MAX_KEPT_MODELS), self.models.shape[1]), dtype=bool)
+                grown[:self.kept] = self.models
+                self.models, self.slot = grown, self.kept
+            self.models[self.slot] = np.asarray(self.solver.get_model()[: self.models.shape[1]]) > 0
+            self.slot = (self.slot + 1) % len(self.models)
+            self.kept = min(self.kept + 1, len(self.models))
         return answer
 
 
@@ -161,6 +188,8 @@ class _Walk:
 
     path: list[int]
     node_cost: float  # the extra charge per node (ProbeWorkModel.node)
+    run: int = 1  # most decisions in a row in a far too wide component (see _probe_component)
+    run_min_stuck: int = HINT_MIN_STUCK  # how wide: variables in the stuck set
     random_choices: int = 0
 
 
@@ -197,7 +226,42 @@ def _probe_component(comp: _Component, root: np.ndarray, st: _State, oracle: _Or
         ln, stuck = _eliminate(comp, st)
         if ln is not None:
             return ln
-    x, stuck = _branch(comp, st, stuck)
+        if stuck is None and hint is not None and len(hint[0]):  # refused before its order got stuck
+            stuck = hint  # (a clause wider than the width, say): the parent's set, not a new order
+    if walk.run > 1 and stuck is not None and len(stuck[0]) >= walk.run_min_stuck:
+        xs, stuck = _run_variables(comp, stuck, walk.run)
+    else:
+        x, stuck = _branch(comp, st, stuck)
+        xs = [x]
+    weight, units = 0.0, []
+    for x in xs:
+        w, lit = _decide(comp, x, root, st, oracle, walk, rng)
+        weight += w
+        units.append(lit)
+    return weight + _probe_formula(comp.with_units(units), root, st, oracle, walk, rng, depth + 1, stuck)
+
+
+def _run_variables(comp: _Component, stuck: tuple[np.ndarray, np.ndarray], run: int
+                   ) -> tuple[list[int], tuple[np.ndarray, np.ndarray]]:
+    """The ``run`` 1-based variables a probe decides in a row, without simplifying between them: the
+    stuck set's first ``run`` by the search's branching score ((clauses it occurs in) × (degree
+    there), :func:`bpcount.search._branch_variable`; ties: the earlier in the set), and the stuck set
+    without them. They are fixed before any of the decisions, so each is chosen independently of the
+    random sides taken (the estimator stays unbiased); one implied by the decisions before it is a
+    forced decision (one side has no model)."""
+    left, degree = stuck
+    occurrences = np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:]
+    top = np.argsort(-(occurrences[left] * degree), kind="stable")[:run]
+    rest = np.ones(len(left), dtype=bool)
+    rest[top] = False
+    return [int(v) + 1 for v in left[top]], (left[rest], degree[rest])
+
+
+def _decide(comp: _Component, x: int, root: np.ndarray, st: _State, oracle: _Oracle, walk: _Walk,
+            rng: np.random.Generator) -> tuple[float, int]:
+    """One decision on the component's 1-based variable ``x``: the side taken (a literal of ``x``),
+    recorded on the walk's path, and its ln weight, −ln(its probability) when both sides have models,
+    0 when only it has."""
     # probability of the positive side: its share of x's weight (1/2 unweighted)
     p_pos = 0.5 if comp.log_phi is None else float(1.0 / (1.0 + np.exp(comp.log_phi[x - 1, 0] - comp.log_phi[x - 1, 1])))
     first_pos = _choose(rng, p_pos)
@@ -209,14 +273,14 @@ def _probe_component(comp: _Component, root: np.ndarray, st: _State, oracle: _Or
         positive, weight, both = not first_pos, 0.0, False
     walk.random_choices += int(both)
     walk.path.append(int(root[x - 1]) if positive else -int(root[x - 1]))
-    sub = comp.with_unit(x if positive else -x)
-    return weight + _probe_formula(sub, root, st, oracle, walk, rng, depth + 1, stuck)
+    return weight, (x if positive else -x)
 
 
 def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
                     *, budget: float = DEFAULT_PROBE_BUDGET, max_probes: int = DEFAULT_MAX_PROBES,
                     min_probes: int = DEFAULT_MIN_PROBES, seed: int = 0, wall_limit: float | None = None,
                     max_width: int = DEFAULT_SEARCH_WIDTH, max_vars: int | None = None,
+                    run: int = DEFAULT_RUN, run_min_stuck: int = HINT_MIN_STUCK,
                     work_model: WorkModel = DEFAULT_WORK_MODEL,
                     sat_work_model: SatWorkModel = DEFAULT_SAT_WORK_MODEL,
                     probe_work_model: ProbeWorkModel = DEFAULT_PROBE_WORK_MODEL) -> ProbeResult:
@@ -232,6 +296,8 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
         wall_limit: wall-clock seconds after which probing stops (None: :data:`WALL_LIMIT_FACTOR` ×
             ``budget``; ``math.inf``: none).
         max_width, max_vars: elimination width and enumeration size at the nodes (as the search).
+        run, run_min_stuck: decisions taken in a row in a component whose stuck set holds at least
+            ``run_min_stuck`` variables (1: one decision per simplification everywhere).
         work_model, sat_work_model, probe_work_model: what each step is charged (module docstring).
 
     Returns:
@@ -263,7 +329,7 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
             oracle = _Oracle(solver, meter, num_vars, probe_work_model.sat_call)
             with meter:
                 while len(samples) < max_probes:
-                    walk = _Walk([], probe_work_model.node)
+                    walk = _Walk([], probe_work_model.node, run, run_min_stuck)
                     try:
                         ln = _probe_formula(formula, root, st, oracle, walk, rng, 0)
                     except _OutOfBudget:

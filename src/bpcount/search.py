@@ -205,8 +205,13 @@ class _Component:
     def with_unit(self, lit: int) -> Formula:
         """The component with the unit clause ``lit`` added (one branch), as a formula whose weights
         are the normalised ones."""
-        lits = np.concatenate([self.lits, [lit]])
-        ptr = np.concatenate([self.clause_ptr, [self.clause_ptr[-1] + 1]])
+        return self.with_units([lit])
+
+    def with_units(self, units: list[int]) -> Formula:
+        """The component with one unit clause per literal of ``units`` added (a probe's decisions
+        taken in a row, :mod:`bpcount.probe`), as in :meth:`with_unit`."""
+        lits = np.concatenate([self.lits, np.asarray(units, dtype=self.lits.dtype)])
+        ptr = np.concatenate([self.clause_ptr, self.clause_ptr[-1] + np.arange(1, len(units) + 1)])
         weights = None if self.log_phi is None else np.exp(self.log_phi)
         return Formula(num_vars=self.num_vars, lits=lits, clause_ptr=ptr, weights=weights)
 
@@ -339,7 +344,9 @@ def _branch_variable(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.n
 def _branch(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.ndarray] | None
             ) -> tuple[int, tuple[np.ndarray, np.ndarray] | None]:
     """The branching variable x (:func:`_branch_variable`) and the stuck set without x, the hint
-    its branches carry (None when ``stuck`` is)."""
+    its branches carry; the set is computed here when ``stuck`` is None (None when the width is 0)."""
+    if stuck is None and st.max_width > 0:
+        stuck = _greedy(stuck_variables, comp, st)
     x = _branch_variable(comp, st, stuck)
     if stuck is not None:
         rest = stuck[0] != x - 1
