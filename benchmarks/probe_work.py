@@ -2,11 +2,12 @@
 
 Search probes charge their budget as reference-machine seconds: the search's work model for each
 node's simplification and elimination steps, the SAT work model for the solver's propagations and
-conflicts, and on top ``ProbeWorkModel`` (per node, per solver call) for the Python around them. This
-script runs the probes on the residuals of the formulas given (the pipeline's exact stages first:
-``--labels`` rows the exact search decides within its default budget are skipped, as counting would
-never probe them) with the per-node and per-call terms set to zero, at each of ``--budgets``; records
-each run's charge without those terms, its nodes, its solver calls and its wall time; fits the two
+conflicts, and on top ``ProbeWorkModel`` (per node and per literal of its formula, per solver call
+and per residual variable of each call) for the Python around them. This script runs the probes on
+the residuals of the formulas given (the pipeline's exact stages first: ``--labels`` rows the exact
+search decides within its default budget are skipped, as counting would never probe them) with
+those terms set to zero, at each of ``--budgets``; records each run's charge without them, its
+nodes, their literals, its solver calls, the residual's variables and its wall time; fits the four
 terms by non-negative least squares on the relative error of (charge + terms) against wall time;
 and reports wall time / charge under the current and the fitted terms.
 
@@ -52,30 +53,38 @@ def left_for_probes(path: Path):
 
 def profile(residuals: list[tuple[str, object]], budgets: list[float]) -> list[dict]:
     """One run per residual and budget, without the per-node and per-call terms."""
-    zero = ProbeWorkModel(node=0.0, sat_call=0.0)
+    zero = ProbeWorkModel(node=0.0, sat_call=0.0, node_edge=0.0, sat_call_var=0.0)
     out = []
     for name, r in residuals:
         for b in budgets:
             res = probe_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=b, wall_limit=math.inf,
                                   probe_work_model=zero)
             out.append({"name": name, "budget": b, "base": res.work, "nodes": res.nodes, "calls": res.sat_calls,
-                        "seconds": res.seconds, "probes": res.probes})
+                        "node_edges": res.node_edges, "vars": r.num_vars, "seconds": res.seconds,
+                        "probes": res.probes})
     return out
 
 
+def _counts(row: dict) -> list[float]:
+    """The sizes the four extra terms multiply, in ProbeWorkModel's field order."""
+    return [row["nodes"], row["calls"], row["node_edges"], row["calls"] * row["vars"]]
+
+
 def charge(model: ProbeWorkModel, row: dict) -> float:
-    return row["base"] + model.node * row["nodes"] + model.sat_call * row["calls"]
+    terms = [model.node, model.sat_call, model.node_edge, model.sat_call_var]
+    return row["base"] + float(np.dot(terms, _counts(row)))
 
 
 def fit(rows: list[dict]) -> ProbeWorkModel:
-    """NNLS on Σ ((charge − seconds) / seconds)² over the two extra terms (the base charge fixed)."""
+    """NNLS on Σ ((charge − seconds) / seconds)² over the four extra terms (the base charge fixed)."""
     from scipy.optimize import nnls
 
     t = np.array([x["seconds"] for x in rows])
-    a = np.array([[x["nodes"], x["calls"]] for x in rows], dtype=np.float64) / t[:, None]
+    a = np.array([_counts(x) for x in rows], dtype=np.float64) / t[:, None]
     b = np.array([(x["seconds"] - x["base"]) for x in rows]) / t
     coef, _ = nnls(a, b)
-    return ProbeWorkModel(node=float(coef[0]), sat_call=float(coef[1]))
+    return ProbeWorkModel(node=float(coef[0]), sat_call=float(coef[1]), node_edge=float(coef[2]),
+                          sat_call_var=float(coef[3]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,15 +121,15 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| model | wall/charge p10 | median | p90 | min | max |",
         "|---|---|---|---|---|---|",
-        f"| without | {ratios(ProbeWorkModel(0.0, 0.0))} |",
+        f"| without | {ratios(ProbeWorkModel(0.0, 0.0, 0.0, 0.0))} |",
         f"| current | {ratios(DEFAULT_PROBE_WORK_MODEL)} |",
         f"| fitted | {ratios(fitted)} |",
         "",
-        "| formula | budget | probes | nodes | solver calls | seconds |",
-        "|---|---|---|---|---|---|",
+        "| formula | variables | budget | probes | nodes | their literals | solver calls | seconds | wall/charge (fitted) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    lines += [f"| {x['name']} | {x['budget']:g} | {x['probes']} | {x['nodes']} | {x['calls']} | {x['seconds']:.2f} |"
-              for x in runs]
+    lines += [f"| {x['name']} | {x['vars']} | {x['budget']:g} | {x['probes']} | {x['nodes']} | {x['node_edges']} | "
+              f"{x['calls']} | {x['seconds']:.2f} | {x['seconds'] / charge(fitted, x):.2f} |" for x in runs]
     cal.write_report(lines, opts.out)
     return 0
 

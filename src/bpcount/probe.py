@@ -101,17 +101,31 @@ MAX_KEPT_MODELS = 512
 @dataclass(frozen=True)
 class ProbeWorkModel:
     """Reference-machine seconds a probe is charged on top of the search's and the SAT solver's own
-    work models (fields in seconds): ``node`` per simplification (the Python around it: the probe
-    builds each child formula, carries the stuck set, keeps no cache whose key charges would cover
-    it as in the search), ``sat_call`` per solver call (assumptions, reading the model back, keeping
-    it). Fitted by ``benchmarks/probe_work.py`` (thirteenth session, on the 2-core VM): the probes of
-    the train split's residuals that the exact stages leave, plus the two examples, at 0.5 and 2 s;
-    non-negative least squares on the relative error of each run's charge against its wall time
-    (results/probe_work.md): wall time / charge p10 0.83, median 1.10, p90 1.36 over 82 runs; without these
-    two terms a probe ran 1.70× (median) its charge."""
+    work models (fields in seconds): ``node`` per simplification and ``node_edge`` per literal
+    occurrence of its formula (the Python around it: the probe builds each child formula, carries
+    the stuck set, keeps no cache whose key charges would cover it as in the search), ``sat_call``
+    per solver call and ``sat_call_var`` per residual variable of each call (assumptions, reading the
+    model back and keeping it). Fitted by ``benchmarks/probe_work.py`` (fourteenth session, on the
+    2-core VM): the probes of the 40 train residuals that the exact stages leave, the two examples
+    and 14 unlabeled residuals of 5·10³–6.7·10⁴ variables, at 0.5 and 2 s; non-negative least
+    squares on the relative error of each run's charge against its wall time
+    (results/probe_work.md): wall time / charge p10 0.83, median 1.04, p90 1.43 over 108 runs (the
+    thirteenth session's per-node and per-call terms alone: 0.80, 1.17, 1.67; on the residuals of
+    10⁴ variables and more they ran up to 4× their charge). ``node_edge`` came out 0: the search's
+    own per-literal node charge covers it."""
 
     node: float = 1.3e-3
-    sat_call: float = 1.2e-3
+    sat_call: float = 4.5e-5
+    node_edge: float = 0.0
+    sat_call_var: float = 5.8e-7
+
+    def node_cost(self, edges: int) -> float:
+        """Extra charge for one node whose formula has ``edges`` literal occurrences."""
+        return self.node + self.node_edge * edges
+
+    def call_cost(self, num_vars: int) -> float:
+        """Extra charge for one solver call on a residual of ``num_vars`` variables."""
+        return self.sat_call + self.sat_call_var * num_vars
 
 
 #: The extra charges a probe pays by default.
@@ -127,7 +141,8 @@ class ProbeResult:
     probe's ln Ẑ_k. ``rel_se``: standard error of the mean / the mean (None with < 2 probes).
     ``random_choices``: decisions, over all probes, where both sides had models (0: every probe
     followed the one forced path, and its value is the exact count). ``sat_calls``; ``work``
-    (reference-machine seconds charged); ``seconds`` (wall); ``nodes`` (simplifications).
+    (reference-machine seconds charged); ``seconds`` (wall); ``nodes`` (simplifications) and
+    ``node_edges`` (literal occurrences of the formulas they simplified), dropped probes included.
     """
 
     ln_count: float | None
@@ -138,6 +153,7 @@ class ProbeResult:
     work: float
     seconds: float
     nodes: int = 0
+    node_edges: int = 0
 
     @property
     def probes(self) -> int:
@@ -187,10 +203,11 @@ class _Walk:
     were random choices (both sides had models)."""
 
     path: list[int]
-    node_cost: float  # the extra charge per node (ProbeWorkModel.node)
+    work_model: ProbeWorkModel  # the extra charges (per node, per literal of the node's formula)
     run: int = 1  # most decisions in a row in a far too wide component (see _probe_component)
     run_min_stuck: int = HINT_MIN_STUCK  # how wide: variables in the stuck set
     random_choices: int = 0
+    node_edges: int = 0  # literal occurrences of the formulas simplified along the way
 
 
 def _probe_formula(formula: Formula, root: np.ndarray, st: _State, oracle: _Oracle, walk: _Walk,
@@ -199,7 +216,8 @@ def _probe_formula(formula: Formula, root: np.ndarray, st: _State, oracle: _Orac
     (1-based) behind each of ``formula``'s variables. ``hint``: where the parent's elimination order
     got stuck (0-based variables of ``formula``, degrees), as in the search
     (:data:`bpcount.search.HINT_MIN_STUCK`)."""
-    decided, r, comps, total = _node(formula, st, depth, walk.node_cost)
+    walk.node_edges += len(formula.lits)
+    decided, r, comps, total = _node(formula, st, depth, walk.work_model.node_cost(len(formula.lits)))
     if r is None:
         return decided
     r_root = root[r.orig_var - 1]
@@ -316,7 +334,7 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
     st = _State(budget=budget, deadline=deadline, max_nodes=1 << 62, max_width=max_width,
                 max_vars=DEFAULT_EXACT_MAX_VARS if max_vars is None else max_vars, model=work_model)
     samples: list[float] = []
-    random_choices = 0
+    random_choices = node_edges = 0
     weights = None if log_weights is None else np.exp(np.asarray(log_weights, dtype=np.float64))
     formula = Formula(num_vars=num_vars, lits=lits, clause_ptr=clause_ptr, weights=weights)
     root = np.arange(1, num_vars + 1, dtype=np.int64)
@@ -326,14 +344,16 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
         with Solver(name=SOLVER_NAME) as solver:
             _load(solver, lits, clause_ptr)
             meter = _Meter(solver, budget, sat_work_model, deadline)
-            oracle = _Oracle(solver, meter, num_vars, probe_work_model.sat_call)
+            oracle = _Oracle(solver, meter, num_vars, probe_work_model.call_cost(num_vars))
             with meter:
                 while len(samples) < max_probes:
-                    walk = _Walk([], probe_work_model.node, run, run_min_stuck)
+                    walk = _Walk([], probe_work_model, run, run_min_stuck)
                     try:
                         ln = _probe_formula(formula, root, st, oracle, walk, rng, 0)
                     except _OutOfBudget:
                         break
+                    finally:
+                        node_edges += walk.node_edges
                     samples.append(ln)
                     random_choices += walk.random_choices
                     if ln == -math.inf:  # the first call found no model: the count is 0
@@ -345,7 +365,7 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
         ratio = np.exp(np.asarray(samples) - ln_count)  # Ẑ_k / mean
         rel_se = float(ratio.std(ddof=1) / math.sqrt(len(samples)))
     return ProbeResult(ln_count, tuple(samples), rel_se, random_choices,
-                       0 if oracle is None else oracle.calls, st.work, time.monotonic() - t0, st.nodes)
+                       0 if oracle is None else oracle.calls, st.work, time.monotonic() - t0, st.nodes, node_edges)
 
 
 __all__ = ["DEFAULT_MAX_PROBES", "DEFAULT_MIN_PROBES", "DEFAULT_PROBE_BUDGET", "DEFAULT_PROBE_WORK_MODEL",
