@@ -106,9 +106,9 @@ class ProbeWorkModel:
     the stuck set, keeps no cache whose key charges would cover it as in the search), ``sat_call``
     per solver call and ``sat_call_var`` per residual variable of each call (assumptions, reading the
     model back and keeping it). Fitted by ``benchmarks/probe_work.py`` (fourteenth session, on the
-    2-core VM): the probes of the 40 train residuals that the exact stages leave, the two examples
-    and 14 unlabeled residuals of 5·10³–6.7·10⁴ variables, at 0.5 and 2 s; non-negative least
-    squares on the relative error of each run's charge against its wall time
+    2-core VM): the probes of the residuals the exact stages leave of 40 train formulas, the two
+    examples and 14 unlabeled formulas of 5·10³–6.7·10⁴ variables (54 of the 56), at 0.5 and 2 s;
+    non-negative least squares on the relative error of each run's charge against its wall time
     (results/probe_work.md): wall time / charge p10 0.83, median 1.04, p90 1.43 over 108 runs (the
     thirteenth session's per-node and per-call terms alone: 0.80, 1.17, 1.67; on the residuals of
     10⁴ variables and more they ran up to 4× their charge). ``node_edge`` came out 0: the search's
