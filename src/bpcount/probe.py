@@ -37,9 +37,11 @@ simplifications (several milliseconds each on 10⁴ variables; runs of 8 took s3
 probes in 4 s of work) but decide variables that a simplification would have made irrelevant: on the
 train split's residuals they raised the random choices per probe on the ISCAS circuits (s15850a
 12 → 22) and their errors, so the default (:data:`DEFAULT_RUN`) is one decision per simplification.
-A component whose elimination is refused before its order ran (a clause wider than the width)
-branches on its parent's stuck set rather than computing a new one (a full min-degree run: 0.24 s on
-20.sk_1_51's 9·10³ variables, which took it from 2 to 7 probes in 2 s of work).
+Where elimination is refused before its order runs (a clause wider than the width), the stuck set
+that the branching step then computes (a full min-degree run: 0.24 s on 20.sk_1_51's 9·10³
+variables) is handed to the branches (:func:`bpcount.search._branch`), and a component refused in
+the same way branches on its parent's set rather than computing a new one: 20.sk_1_51 went from 2 to
+7 probes in 2 s of work.
 
 **Budget.** Probes run one after the other until ``max_probes`` or until the work budget is spent
 (reference-machine seconds charged as in the search, :class:`bpcount.search.WorkModel`, the SAT
