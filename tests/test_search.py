@@ -161,7 +161,7 @@ def test_a_failing_search_leaves_the_estimate(monkeypatch):
 def test_branches_inside_the_part_that_blocks_elimination():
     """A hub in 30 binary clauses (a star: eliminable) beside a 6-clique (too wide at width 3): the
     search branches on a clique variable, not on the variable in most clauses."""
-    from bpcount.search import DEFAULT_WORK_MODEL, _branch_variable, _Component, _State
+    from bpcount.search import DEFAULT_WORK_MODEL, _branch, _Component, _State
 
     hub, leaves, clique = 1, list(range(2, 32)), list(range(32, 38))
     clauses = [[hub, v] for v in leaves] + [[u, v] for i, u in enumerate(clique) for v in clique[i + 1:]]
@@ -174,8 +174,8 @@ def test_branches_inside_the_part_that_blocks_elimination():
         return _State(budget=math.inf, deadline=math.inf, max_nodes=10, max_width=width, max_vars=20,
                       model=DEFAULT_WORK_MODEL)
 
-    assert _branch_variable(comp, state(3)) in clique
-    assert _branch_variable(comp, state(0)) == hub  # no width: the variable in most clauses
+    assert _branch(comp, state(3), None)[0] in clique
+    assert _branch(comp, state(0), None)[0] == hub  # no width: the variable in most clauses
 
 
 def test_a_stuck_set_found_for_branching_is_carried_into_the_branches():

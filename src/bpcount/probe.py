@@ -73,6 +73,7 @@ from bpcount.search import (
     _node,
     _OutOfBudget,
     _State,
+    _stuck_scores,
 )
 
 #: Seconds of probing per formula by default (work on the reference machine; 0 turns it off).
@@ -265,13 +266,12 @@ def _run_variables(comp: _Component, stuck: tuple[np.ndarray, np.ndarray], run: 
                    ) -> tuple[list[int], tuple[np.ndarray, np.ndarray]]:
     """The ``run`` 1-based variables a probe decides in a row, without simplifying between them: the
     stuck set's first ``run`` by the search's branching score ((clauses it occurs in) × (degree
-    there), :func:`bpcount.search._branch_variable`; ties: the earlier in the set), and the stuck set
+    there), :func:`bpcount.search._stuck_scores`; ties: the earlier in the set), and the stuck set
     without them. They are fixed before any of the decisions, so each is chosen independently of the
     random sides taken (the estimator stays unbiased); one implied by the decisions before it is a
     forced decision (one side has no model)."""
     left, degree = stuck
-    occurrences = np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:]
-    top = np.argsort(-(occurrences[left] * degree), kind="stable")[:run]
+    top = np.argsort(-_stuck_scores(comp, stuck), kind="stable")[:run]
     rest = np.ones(len(left), dtype=bool)
     rest[top] = False
     return [int(v) + 1 for v in left[top]], (left[rest], degree[rest])

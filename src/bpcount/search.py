@@ -320,7 +320,7 @@ def _greedy(order_fn, comp: _Component, st: _State):
         raise _OutOfBudget from None
 
 
-def _branch_variable(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.ndarray] | None = None) -> int:
+def _branch_variable(comp: _Component, stuck: tuple[np.ndarray, np.ndarray] | None) -> int:
     """The 1-based local variable to branch on: among the variables where the greedy min-degree
     elimination order gets stuck above the search's width (bpcount.elimination.stuck_variables), the one
     with the largest (clauses it occurs in) × (degree there); ties: the lowest. When the order does
@@ -328,17 +328,20 @@ def _branch_variable(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.n
 
     Branching there removes a variable from the part of the primal graph that blocked elimination;
     on the val split this took the search to exact counts in 14–36 nodes where branching on the
-    most frequent variable overall took 162–246. ``stuck``: that set when the caller's elimination
-    attempt already found it (:func:`bpcount.elimination.greedy_order`), else it is computed here.
+    most frequent variable overall took 162–246. ``stuck``: that set (from the caller's elimination
+    attempt, :func:`bpcount.elimination.greedy_order`, or computed by :func:`_branch`); None: the
+    variable in most clauses.
     """
+    if stuck is not None and len(stuck[0]):
+        return int(stuck[0][np.argmax(_stuck_scores(comp, stuck))]) + 1
+    return int(np.argmax(np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:])) + 1
+
+
+def _stuck_scores(comp: _Component, stuck: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """(len(stuck set),) the branching score of each stuck variable: (clauses it occurs in) × (its
+    degree where the order got stuck)."""
     occurrences = np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:]
-    if st.max_width > 0:
-        if stuck is None:
-            stuck = _greedy(stuck_variables, comp, st)
-        left, degree = stuck
-        if len(left):
-            return int(left[np.argmax(occurrences[left] * degree)]) + 1
-    return int(np.argmax(occurrences)) + 1
+    return occurrences[stuck[0]] * stuck[1]
 
 
 def _branch(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.ndarray] | None
@@ -347,7 +350,7 @@ def _branch(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.ndarray] |
     its branches carry; the set is computed here when ``stuck`` is None (None when the width is 0)."""
     if stuck is None and st.max_width > 0:
         stuck = _greedy(stuck_variables, comp, st)
-    x = _branch_variable(comp, st, stuck)
+    x = _branch_variable(comp, stuck)
     if stuck is not None:
         rest = stuck[0] != x - 1
         stuck = (stuck[0][rest], stuck[1][rest])
