@@ -141,3 +141,45 @@ def test_kept_models_ring_keeps_the_newest(monkeypatch):
     kept = {tuple(row) for row in oracle.models}
     newest = {tuple(np.asarray(c) > 0) for c in cubes[-24:]}
     assert kept == newest
+
+
+def test_a_probe_path_may_be_deeper_than_the_search_allows(monkeypatch):
+    """The probes are iterative: a path of more decisions than the recursive search's cap
+    (MAX_SEARCH_DEPTH) finishes (mc2022_track1_131's residual needs such paths). Branching on every
+    variable of a sparse 1200-variable formula goes well past the cap."""
+    from bpcount.search import MAX_SEARCH_DEPTH
+
+    depths: list[int] = []
+    node = probe_mod._node
+
+    def recording(formula, st, depth, *args):
+        depths.append(depth)
+        return node(formula, st, depth, *args)
+
+    monkeypatch.setattr(probe_mod, "_node", recording)
+    f = random_3cnf(np.random.default_rng(11), 1200, 1800)
+    res = _run(f, max_width=0, max_vars=0, max_probes=1, min_probes=1, budget=1e6, wall_limit=math.inf)
+    assert max(depths) > MAX_SEARCH_DEPTH
+    assert res.probes == 1 and 0.0 < res.ln_count <= 1200 * math.log(2.0)
+
+
+def test_inputs_first_keeps_the_expectation_on_circuits(monkeypatch):
+    """Branching on the circuit's inputs first (``prefer_inputs``) changes the paths on random
+    circuits and leaves E[Ẑ] = Z exactly."""
+    from tests.test_gategraph import circuit_like
+
+    rng = np.random.default_rng(21)
+    changed = 0
+    for _ in range(12):
+        clauses, n = circuit_like(rng)
+        f = Formula.from_clauses(clauses, n)
+        truth = brute_log_count(f)
+        if truth == -math.inf:
+            continue
+        for prefer in (True, False):
+            ln_e, _ = expected_value(f, monkeypatch, max_width=0, max_vars=0, prefer_inputs=prefer)
+            assert ln_e == pytest.approx(truth, abs=1e-9)
+        monkeypatch.undo()
+        kw = {"max_width": 0, "max_vars": 0, "max_probes": 8, "budget": 1e6, "wall_limit": math.inf}
+        changed += _run(f, prefer_inputs=True, **kw).ln_samples != _run(f, prefer_inputs=False, **kw).ln_samples
+    assert changed >= 3

@@ -41,7 +41,20 @@ Where elimination is refused before its order runs (a clause wider than the widt
 that the branching step then computes (a full min-degree run: 0.24 s on 20.sk_1_51's 9·10³
 variables) is handed to the branches (:func:`bpcount.search._branch`), and a component refused in
 the same way branches on its parent's set rather than computing a new one: 20.sk_1_51 went from 2 to
-7 probes in 2 s of work.
+7 probes in 2 s of work. A path is followed iteratively (:func:`_probe_path`), so it may hold as
+many decisions as the residual has variables; with the search's recursion and its depth cap
+(:data:`bpcount.search.MAX_SEARCH_DEPTH`, 200) no probe of mc2022_track1_131's 7.3·10³-variable
+residual finished, whatever the budget.
+
+**Inputs.** Within the set the search would branch in, a probe branches on a variable no Tseitin
+AND/OR gate definition determines (the circuit's inputs, :mod:`bpcount.gatevars`) where the set holds
+one (``prefer_inputs``). Deciding an internal gate takes each side with probability 1/2 whatever
+share of the models it holds (an AND of 8 inputs is true in 1/256 of its input assignments), so the
+weights, and the variance of Ẑ, grow; deciding inputs lets unit propagation set the gates. Fifteenth
+session, the 40 train residuals at 2 s, the 38 with at least 4 probes, seeds 0/1/2: RMSE of ln count
+1.04 / 0.89 / 1.55 → 1.09 / 0.60 / 0.48 (s5378a_15_7: −1.08 / −1.39 / −2.30 → −0.02 / 0.03 / −0.03);
+val's blasted_squaring7 over seeds 0–9: |error| at most 4.59 → 0.51. Formulas without gates
+(random k-CNF) branch as before.
 
 **Budget.** Probes run one after the other until ``max_probes`` or until the work budget is spent
 (reference-machine seconds charged as in the search, :class:`bpcount.search.WorkModel`, the SAT
@@ -59,6 +72,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpcount.cnf import Formula
+from bpcount.gatevars import gate_outputs
 from bpcount.sat import DEFAULT_SAT_WORK_MODEL, SOLVER_NAME, SatWorkModel, _load, _Meter
 from bpcount.search import (
     DEFAULT_SEARCH_WIDTH,
@@ -74,6 +88,7 @@ from bpcount.search import (
     _OutOfBudget,
     _State,
     _stuck_scores,
+    step_cost,
 )
 
 #: Seconds of probing per formula by default (work on the reference machine; 0 turns it off).
@@ -96,6 +111,10 @@ WALL_LIMIT_FACTOR = 5.0
 #: 2.2/3.4 against 1.9/1.4 (the six both answer), and s38417_7_4 then reached 4 probes, at −33 and −19
 #: nats (the engine answers it with runs of 1).
 DEFAULT_RUN = 1
+
+#: Branch on the circuit's inputs first (:mod:`bpcount.gatevars`): see *Inputs* in the module
+#: docstring.
+DEFAULT_PREFER_INPUTS = True
 
 #: Most solver models kept for the satisfiability checks (the oldest are dropped first).
 MAX_KEPT_MODELS = 512
@@ -146,6 +165,8 @@ class ProbeResult:
     followed the one forced path, and its value is the exact count). ``sat_calls``; ``work``
     (reference-machine seconds charged); ``seconds`` (wall); ``nodes`` (simplifications) and
     ``node_edges`` (literal occurrences of the formulas they simplified), dropped probes included.
+    ``sample_work``: the work charged when each finished probe ended (so the answer a smaller budget
+    would give, with the same seed, is that of the probes finished within it).
     """
 
     ln_count: float | None
@@ -157,6 +178,7 @@ class ProbeResult:
     seconds: float
     nodes: int = 0
     node_edges: int = 0
+    sample_work: tuple[float, ...] = ()
 
     @property
     def probes(self) -> int:
@@ -211,24 +233,46 @@ class _Walk:
     run_min_stuck: int = HINT_MIN_STUCK  # how wide: variables in the stuck set
     random_choices: int = 0
     node_edges: int = 0  # literal occurrences of the formulas simplified along the way
+    inputs: np.ndarray | None = None  # (num_vars + 1,) bool by residual variable: branch there first
 
 
-def _probe_formula(formula: Formula, root: np.ndarray, st: _State, oracle: _Oracle, walk: _Walk,
-                   rng: np.random.Generator, depth: int, hint: tuple[np.ndarray, np.ndarray] | None = None) -> float:
-    """ln Ẑ of ``formula`` along one random path. ``root`` (num_vars,): the residual's variable
-    (1-based) behind each of ``formula``'s variables. ``hint``: where the parent's elimination order
-    got stuck (0-based variables of ``formula``, degrees), as in the search
-    (:data:`bpcount.search.HINT_MIN_STUCK`)."""
-    walk.node_edges += len(formula.lits)
-    decided, r, comps, total = _node(formula, st, depth, walk.work_model.node_cost(len(formula.lits)))
-    if r is None:
-        return decided
-    r_root = root[r.orig_var - 1]
-    for comp, comp_hint in zip(comps, _carry(hint, comps, r.orig_var, formula.num_vars)):
-        ln = _probe_component(comp, r_root[comp.origin - 1], st, oracle, walk, rng, depth, comp_hint)
+def _probe_path(formula: Formula, st: _State, oracle: _Oracle, walk: _Walk, rng: np.random.Generator) -> float:
+    """ln Ẑ of the residual ``formula`` along one random path (−inf: it has no model).
+
+    Iterative, so a path may be as deep as the residual has variables (a recursion, like the search's,
+    stops at :data:`bpcount.search.MAX_SEARCH_DEPTH` decisions: mc2022_track1_131's 7.3·10³-variable
+    residual needs more on some paths, and no probe of it finished). The pending work is a stack of
+    formulas to simplify and components to decide or count; taken last-in first-out, the steps (and
+    the random draws) come in the order of a depth-first recursion. The components' estimates
+    multiply, so their ln values, the decisions' ln weights and the exact offsets all add up.
+    """
+    # a pending formula: ("f", formula, root, depth, hint); a pending component: ("c", comp, root, depth, hint).
+    # root (num_vars,): the residual's variable (1-based) behind each local variable; hint: where the
+    # parent's elimination order got stuck (0-based local variables, degrees), as in the search
+    # (bpcount.search.HINT_MIN_STUCK), or None
+    total = 0.0
+    pending: list[tuple] = [("f", formula, np.arange(1, formula.num_vars + 1, dtype=np.int64), 0, None)]
+    while pending:
+        kind, item, root, depth, hint = pending.pop()
+        if kind == "f":
+            walk.node_edges += len(item.lits)
+            decided, r, comps, offset = _node(item, st, depth, walk.work_model.node_cost(len(item.lits)))
+            if r is None:
+                if decided == -math.inf:
+                    return -math.inf
+                total += decided
+                continue
+            total += offset
+            r_root = root[r.orig_var - 1]
+            parts = list(zip(comps, _carry(hint, comps, r.orig_var, item.num_vars)))
+            pending.extend(("c", comp, r_root[comp.origin - 1], depth, comp_hint) for comp, comp_hint in reversed(parts))
+            continue
+        ln, child = _probe_component(item, root, st, oracle, walk, rng, hint)
         if ln == -math.inf:
             return -math.inf
         total += ln
+        if child is not None:
+            pending.append(("f", child[0], root, depth + 1, child[1]))
     return total
 
 
@@ -238,28 +282,32 @@ def _choose(rng: np.random.Generator, p_pos: float) -> bool:
 
 
 def _probe_component(comp: _Component, root: np.ndarray, st: _State, oracle: _Oracle, walk: _Walk,
-                     rng: np.random.Generator, depth: int, hint: tuple[np.ndarray, np.ndarray] | None) -> float:
+                     rng: np.random.Generator, hint: tuple[np.ndarray, np.ndarray] | None
+                     ) -> tuple[float, tuple[Formula, tuple[np.ndarray, np.ndarray] | None] | None]:
+    """One step on a component: (its ln count, None) when it has no clause or eliminates within the
+    width; else (the ln weight of the decisions taken, (the component with them as units, the stuck
+    set it carries)) for :func:`_probe_path` to go on with."""
     if len(comp.clause_ptr) == 1:  # variables in no clause
-        return _free_log_count(comp.num_vars, comp.log_phi)
+        return _free_log_count(comp.num_vars, comp.log_phi), None
     if hint is not None and len(hint[0]) >= HINT_MIN_STUCK:  # still far too wide: branch there again
         stuck = hint
     else:
         ln, stuck = _eliminate(comp, st)
         if ln is not None:
-            return ln
+            return ln, None
         if stuck is None and hint is not None and len(hint[0]):  # refused before its order got stuck
             stuck = hint  # (a clause wider than the width, say): the parent's set, not a new order
     if walk.run > 1 and stuck is not None and len(stuck[0]) >= walk.run_min_stuck:
         xs, stuck = _run_variables(comp, stuck, walk.run)
     else:
-        x, stuck = _branch(comp, st, stuck)
+        x, stuck = _branch(comp, st, stuck, None if walk.inputs is None else walk.inputs[root])
         xs = [x]
     weight, units = 0.0, []
     for x in xs:
         w, lit = _decide(comp, x, root, st, oracle, walk, rng)
         weight += w
         units.append(lit)
-    return weight + _probe_formula(comp.with_units(units), root, st, oracle, walk, rng, depth + 1, stuck)
+    return weight, (comp.with_units(units), stuck)
 
 
 def _run_variables(comp: _Component, stuck: tuple[np.ndarray, np.ndarray], run: int
@@ -301,7 +349,7 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
                     min_probes: int = DEFAULT_MIN_PROBES, seed: int = 0, wall_limit: float | None = None,
                     max_width: int = DEFAULT_SEARCH_WIDTH, max_vars: int | None = None,
                     run: int = DEFAULT_RUN, run_min_stuck: int = HINT_MIN_STUCK,
-                    work_model: WorkModel = DEFAULT_WORK_MODEL,
+                    prefer_inputs: bool = DEFAULT_PREFER_INPUTS, work_model: WorkModel = DEFAULT_WORK_MODEL,
                     sat_work_model: SatWorkModel = DEFAULT_SAT_WORK_MODEL,
                     probe_work_model: ProbeWorkModel = DEFAULT_PROBE_WORK_MODEL) -> ProbeResult:
     """Estimate ln Z of a simplified residual by SAT-guided search probes (module docstring).
@@ -318,6 +366,8 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
         max_width, max_vars: elimination width and enumeration size at the nodes (as the search).
         run, run_min_stuck: decisions taken in a row in a component whose stuck set holds at least
             ``run_min_stuck`` variables (1: one decision per simplification everywhere).
+        prefer_inputs: branch on variables no AND/OR gate definition determines where the search's
+            choice (the stuck set) holds any (:mod:`bpcount.gatevars`; *Inputs* above).
         work_model, sat_work_model, probe_work_model: what each step is charged (module docstring).
 
     Returns:
@@ -334,13 +384,18 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
         wall_limit = WALL_LIMIT_FACTOR * budget
     deadline = t0 + wall_limit
     st = _State(budget=budget, deadline=deadline, max_nodes=1 << 62, max_width=max_width,
-                max_vars=DEFAULT_EXACT_MAX_VARS if max_vars is None else max_vars, model=work_model)
+                max_vars=DEFAULT_EXACT_MAX_VARS if max_vars is None else max_vars, model=work_model,
+                max_depth=num_vars)  # each decision fixes a variable: no path is deeper
     samples: list[float] = []
+    sample_work: list[float] = []
     random_choices = node_edges = 0
     weights = None if log_weights is None else np.exp(np.asarray(log_weights, dtype=np.float64))
     formula = Formula(num_vars=num_vars, lits=lits, clause_ptr=clause_ptr, weights=weights)
-    root = np.arange(1, num_vars + 1, dtype=np.int64)
     rng = np.random.default_rng(seed)
+    inputs = None
+    if prefer_inputs and budget > 0:  # by residual variable (index 0 unused); charged as one node
+        inputs = np.concatenate([[False], ~gate_outputs(num_vars, lits, clause_ptr)])
+        st.work += step_cost(work_model, "node", edges=len(lits))
     oracle = None
     if budget > 0 and max_probes > 0:
         with Solver(name=SOLVER_NAME) as solver:
@@ -349,14 +404,15 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
             oracle = _Oracle(solver, meter, num_vars, probe_work_model.call_cost(num_vars))
             with meter:
                 while len(samples) < max_probes:
-                    walk = _Walk([], probe_work_model, run, run_min_stuck)
+                    walk = _Walk([], probe_work_model, run, run_min_stuck, inputs=inputs)
                     try:
-                        ln = _probe_formula(formula, root, st, oracle, walk, rng, 0)
+                        ln = _probe_path(formula, st, oracle, walk, rng)
                     except _OutOfBudget:
                         break
                     finally:
                         node_edges += walk.node_edges
                     samples.append(ln)
+                    sample_work.append(st.work)
                     random_choices += walk.random_choices
                     if ln == -math.inf:  # the first call found no model: the count is 0
                         break
@@ -367,8 +423,10 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
         ratio = np.exp(np.asarray(samples) - ln_count)  # Ẑ_k / mean
         rel_se = float(ratio.std(ddof=1) / math.sqrt(len(samples)))
     return ProbeResult(ln_count, tuple(samples), rel_se, random_choices,
-                       0 if oracle is None else oracle.calls, st.work, time.monotonic() - t0, st.nodes, node_edges)
+                       0 if oracle is None else oracle.calls, st.work, time.monotonic() - t0, st.nodes, node_edges,
+                       tuple(sample_work))
 
 
-__all__ = ["DEFAULT_MAX_PROBES", "DEFAULT_MIN_PROBES", "DEFAULT_PROBE_BUDGET", "DEFAULT_PROBE_WORK_MODEL",
+__all__ = ["DEFAULT_MAX_PROBES", "DEFAULT_MIN_PROBES", "DEFAULT_PREFER_INPUTS", "DEFAULT_PROBE_BUDGET",
+           "DEFAULT_PROBE_WORK_MODEL",
            "WALL_LIMIT_FACTOR", "ProbeResult", "ProbeWorkModel", "probe_log_count"]

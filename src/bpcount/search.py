@@ -180,6 +180,7 @@ class _State:
     max_width: int
     max_vars: int
     model: WorkModel
+    max_depth: int = MAX_SEARCH_DEPTH  # most decisions on one path (the iterative probes allow any)
     nodes: int = 0
     hits: int = 0
     work: float = 0.0
@@ -320,7 +321,8 @@ def _greedy(order_fn, comp: _Component, st: _State):
         raise _OutOfBudget from None
 
 
-def _branch_variable(comp: _Component, stuck: tuple[np.ndarray, np.ndarray] | None) -> int:
+def _branch_variable(comp: _Component, stuck: tuple[np.ndarray, np.ndarray] | None,
+                     prefer: np.ndarray | None = None) -> int:
     """The 1-based local variable to branch on: among the variables where the greedy min-degree
     elimination order gets stuck above the search's width (bpcount.elimination.stuck_variables), the one
     with the largest (clauses it occurs in) × (degree there); ties: the lowest. When the order does
@@ -330,11 +332,18 @@ def _branch_variable(comp: _Component, stuck: tuple[np.ndarray, np.ndarray] | No
     on the val split this took the search to exact counts in 14–36 nodes where branching on the
     most frequent variable overall took 162–246. ``stuck``: that set (from the caller's elimination
     attempt, :func:`bpcount.elimination.greedy_order`, or computed by :func:`_branch`); None: the
-    variable in most clauses.
+    variable in most clauses. ``prefer`` (num_vars,) bool over local 0-based variables: choose among
+    those where any qualifies (the probes' circuit inputs, :mod:`bpcount.gatevars`).
     """
     if stuck is not None and len(stuck[0]):
-        return int(stuck[0][np.argmax(_stuck_scores(comp, stuck))]) + 1
-    return int(np.argmax(np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:])) + 1
+        scores = _stuck_scores(comp, stuck)
+        if prefer is not None and prefer[stuck[0]].any():
+            scores = np.where(prefer[stuck[0]], scores, -1)
+        return int(stuck[0][np.argmax(scores)]) + 1
+    occurrences = np.bincount(np.abs(comp.lits), minlength=comp.num_vars + 1)[1:]
+    if prefer is not None and (prefer & (occurrences > 0)).any():
+        occurrences = np.where(prefer, occurrences, -1)
+    return int(np.argmax(occurrences)) + 1
 
 
 def _stuck_scores(comp: _Component, stuck: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -344,13 +353,14 @@ def _stuck_scores(comp: _Component, stuck: tuple[np.ndarray, np.ndarray]) -> np.
     return occurrences[stuck[0]] * stuck[1]
 
 
-def _branch(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.ndarray] | None
-            ) -> tuple[int, tuple[np.ndarray, np.ndarray] | None]:
-    """The branching variable x (:func:`_branch_variable`) and the stuck set without x, the hint
-    its branches carry; the set is computed here when ``stuck`` is None (None when the width is 0)."""
+def _branch(comp: _Component, st: _State, stuck: tuple[np.ndarray, np.ndarray] | None,
+            prefer: np.ndarray | None = None) -> tuple[int, tuple[np.ndarray, np.ndarray] | None]:
+    """The branching variable x (:func:`_branch_variable`, with ``prefer``) and the stuck set without
+    x, the hint its branches carry; the set is computed here when ``stuck`` is None (None when the
+    width is 0)."""
     if stuck is None and st.max_width > 0:
         stuck = _greedy(stuck_variables, comp, st)
-    x = _branch_variable(comp, stuck)
+    x = _branch_variable(comp, stuck, prefer)
     if stuck is not None:
         rest = stuck[0] != x - 1
         stuck = (stuck[0][rest], stuck[1][rest])
@@ -380,7 +390,7 @@ def _node(formula: Formula, st: _State, depth: int, extra_charge: float = 0.0):
     from bpcount.simplify import simplify
 
     st.nodes += 1
-    if st.nodes > st.max_nodes or depth > MAX_SEARCH_DEPTH or time.monotonic() > st.deadline:
+    if st.nodes > st.max_nodes or depth > st.max_depth or time.monotonic() > st.deadline:
         raise _OutOfBudget
     st.charge(step_cost(st.model, "node", edges=len(formula.lits)) + extra_charge)
     s = simplify(formula, exact_max_vars=st.max_vars, exact_max_width=0)
@@ -502,7 +512,7 @@ def search_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
     if wall_limit is None:
         wall_limit = WALL_LIMIT_FACTOR * budget
     st = _State(budget=budget, deadline=t0 + wall_limit, max_nodes=max_nodes, max_width=max_width,
-                max_vars=max_vars, model=work_model)
+                max_vars=max_vars, model=work_model, max_depth=MAX_SEARCH_DEPTH)
     if budget <= 0 or max_nodes <= 0:
         return SearchResult(None, 0, 0, 0.0)
     log_phi, shift = _normalise(None if log_weights is None else np.asarray(log_weights, dtype=np.float64))
