@@ -48,7 +48,7 @@ residual finished, whatever the budget.
 
 **Inputs.** Within the set the search would branch in, a probe branches on a variable no Tseitin
 AND/OR gate definition determines (the circuit's inputs, :mod:`bpcount.gatevars`) where the set holds
-one (``prefer_inputs``). Deciding an internal gate takes each side with probability 1/2 whatever
+one (``prefer_inputs``; found once per residual, charged as one node). Deciding an internal gate takes each side with probability 1/2 whatever
 share of the models it holds (an AND of 8 inputs is true in 1/256 of its input assignments), so the
 weights, and the variance of Ẑ, grow; deciding inputs lets unit propagation set the gates. Fifteenth
 session, the 40 train residuals at 2 s, the 38 with at least 4 probes, seeds 0/1/2: RMSE of ln count
