@@ -2,8 +2,9 @@
 
 A clause (o ∨ m_1 ∨ … ∨ m_k) together with every binary clause (¬o ∨ ¬m_i) says
 o ↔ ¬m_1 ∧ … ∧ ¬m_k: once its inputs have values, o has one value in every model (an OR gate is
-the same pattern under polarity). This is the AND/OR detection of :mod:`bpcount.gategraph`, here in
-numpy: the search probes (:mod:`bpcount.probe`) use it and run without torch.
+the same pattern under polarity). This is the AND/OR detection of :mod:`bpcount.gategraph` (torch,
+on a batched factor graph built first), here in numpy on a residual's flat arrays, as the search
+probes (:mod:`bpcount.probe`) hold them.
 
 If the definitions' input → output graph has no cycle, every model is fixed by the values of the
 variables no definition outputs (the circuit's inputs): the outputs follow in topological order. A
