@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpcount.simplify import index_ranges
+
 #: Longest clause examined as the long clause of an AND/OR gate (as bpcount.gategraph.MAX_GATE_WIDTH).
 MAX_GATE_WIDTH = 16
 
@@ -66,10 +68,10 @@ def and_definitions(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray
     # every ordered pair (e, f) of edges of one eligible clause: e repeated k times, f over the clause
     k = size[eligible]
     e_start = clause_ptr[eligible]
-    edges = np.repeat(e_start, k) + (np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k))
+    edges = index_ranges(e_start, k)
     k_of_edge = np.repeat(k, k)
     e = np.repeat(edges, k_of_edge)
-    f = np.repeat(np.repeat(e_start, k), k_of_edge) + (np.arange(len(e)) - np.repeat(np.cumsum(k_of_edge) - k_of_edge, k_of_edge))
+    f = index_ranges(np.repeat(e_start, k), k_of_edge)
     keep = e != f
     e, f = e[keep], f[keep]
     ne, nf = code[e] ^ 1, code[f] ^ 1
@@ -84,7 +86,7 @@ def and_definitions(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray
     out_edge = out_edge[first]
     clause_of_edge = np.repeat(np.arange(len(size)), size)
     cl = clause_of_edge[out_edge]
-    members = np.repeat(clause_ptr[cl], size[cl]) + (np.arange(int(size[cl].sum())) - np.repeat(np.cumsum(size[cl]) - size[cl], size[cl]))
+    members = index_ranges(clause_ptr[cl], size[cl])
     owner = np.repeat(np.arange(len(cl)), size[cl])
     inputs = members != out_edge[owner]
     in_var = np.abs(lits[members[inputs]]) - 1
