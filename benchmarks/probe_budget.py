@@ -14,7 +14,15 @@ alone.
     python benchmarks/probe_budget.py --labels ../shared/bench/labels.csv --splits train,val \\
         --budgets 1,2,4,8 --min-probes 1,2,4 --out benchmarks/results/probe_budget.md
 
-``--raw FILE`` keeps each formula's probe samples and their work (JSON lines), for other policies.
+It also scores the extension (``--probe-max-budget``, ``--probe-target-rse``: probing goes on past
+``--base`` where at least ``--base-min`` probes finished but their mean's relative standard error is
+above the target) for each larger budget and each of ``--targets``, next to the variant that also
+goes on where fewer finished (``few = yes``; not what the library does), per seed with the mean work
+spent.
+
+``--raw FILE`` keeps each formula's probe samples and their work (JSON lines); ``--from-raw
+A,B,…`` scores saved runs of the same formulas together (one run per seed, e.g. seeds run as
+separate processes) without probing again.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import numpy as np
 from probe_work import left_for_probes
 
 from bpcount.estimate import CountOptions, count
-from bpcount.probe import probe_log_count
+from bpcount.probe import probe_log_count, relative_standard_error
 
 
 def probe_answer(samples: list[float], work: list[float], budget: float, min_probes: int) -> float | None:
@@ -41,6 +49,53 @@ def probe_answer(samples: list[float], work: list[float], budget: float, min_pro
     if len(kept) < min_probes or not kept:
         return None
     return float(np.logaddexp.reduce(kept) - math.log(len(kept)))
+
+
+def extended_answer(samples: list[float], work: list[float], budget: float, max_budget: float,
+                    min_probes: int, target_rse: float | None, extend_few: bool = False
+                    ) -> tuple[float | None, float]:
+    """What ``probe_log_count(budget=, max_budget=, min_probes=, target_rse=)`` answers (ln, nats;
+    None: the engine answers) and the work it spends, read from a longer run's probes (``samples``,
+    each ended at ``work``). The probes that ended within ``budget`` answer when they are at least
+    ``min_probes`` and their mean's relative standard error is at most ``target_rse``; when they are
+    at least ``min_probes`` but wider, probing goes on to the first prefix within the target (it
+    stops when that prefix's last probe ends) or to ``max_budget`` (all finished probes answer).
+    ``extend_few``: the variant measured and left out, which also goes on where fewer than
+    ``min_probes`` ended within ``budget`` (until ``min_probes`` have and the target is met)."""
+
+    def within(k: int) -> bool:
+        return target_rse is None or relative_standard_error(samples[:k]) <= target_rse
+
+    def mean(k: int) -> float:
+        return float(np.logaddexp.reduce(samples[:k]) - math.log(k))
+
+    k = sum(w <= budget for w in work)
+    if k < min_probes and not extend_few:
+        return None, budget
+    if k >= min_probes and within(k):
+        return mean(k), budget
+    for j in range(k + 1, len(samples) + 1):
+        if work[j - 1] > max_budget:
+            break
+        if j >= min_probes and within(j):
+            return mean(j), work[j - 1]
+    k = sum(w <= max_budget for w in work)
+    return (mean(k) if k >= min_probes else None), max_budget
+
+
+def merge_raw(files: list[Path]) -> list[dict]:
+    """The rows of several ``--raw`` files of the same formulas (same order), with their runs joined."""
+    merged: list[dict] | None = None
+    for f in files:
+        rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        if merged is None:
+            merged = rows
+            continue
+        if [x["name"] for x in rows] != [x["name"] for x in merged]:
+            raise SystemExit(f"{f}: not the same formulas, in the same order, as {files[0]}")
+        for x, y in zip(merged, rows):
+            x["runs"] += y["runs"]
+    return merged or []
 
 
 def rmse(errors: list[float]) -> float:
@@ -55,7 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-probes", default="1,2,4", help="comma-separated minimum finished probes")
     ap.add_argument("--seeds", default="0", help="comma-separated probe seeds")
     ap.add_argument("--method", default="bpnn", help="the engine's method (bpnn, bp)")
+    ap.add_argument("--base", type=float, default=2.0,
+                    help="the budget that the extension table (--probe-max-budget) extends")
+    ap.add_argument("--base-min", type=int, default=4, help="the fewest probes in the extension table")
+    ap.add_argument("--targets", default="none",
+                    help="comma-separated --probe-target-rse values for the extension table (none: no target)")
     ap.add_argument("--raw", type=Path, default=None, help="JSON lines: each formula's samples and their work")
+    ap.add_argument("--from-raw", default=None,
+                    help="comma-separated --raw files of earlier runs (the same formulas in the same order, "
+                         "one or more seeds each): score their runs together instead of probing again")
     ap.add_argument("--out", type=Path, default=None, help="markdown report (default: stdout)")
     opts = ap.parse_args(argv)
     budgets = [float(b) for b in opts.budgets.split(",")]
@@ -63,8 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in opts.seeds.split(",")]
 
     t0 = time.perf_counter()
-    picked = [(p, y) for p, y in cal.selected_formulas(ap, opts) if y is not None]
-    rows = []
+    if opts.from_raw:
+        rows, picked = merge_raw([Path(f) for f in opts.from_raw.split(",")]), []
+        seeds = sorted({r["seed"] for x in rows for r in x["runs"]})
+        opts.seeds = ",".join(map(str, seeds))
+    else:
+        picked = [(p, y) for p, y in cal.selected_formulas(ap, opts) if y is not None]
+        rows = []
     for path, truth in picked:
         r = left_for_probes(path)
         if r is None:
@@ -83,9 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         opts.raw.write_text("".join(json.dumps(x) + "\n" for x in rows))
 
     lines = cal.report_head("Probe budget and the fewest probes accepted", "probe_budget.py", argv)
-    lines += [f"{len(picked)} labelled formulas, {len(rows)} left undecided by the exact stages; seeds "
+    source = (f"runs read from {opts.from_raw}" if opts.from_raw else f"{len(picked)} labelled formulas")
+    lines += [f"{source}, {len(rows)} left undecided by the exact stages; seeds "
               f"{opts.seeds}; {time.perf_counter() - t0:.0f} s in all.", "",
-              "RMSE of ln count: the probes' answer where at least m finished within b s of work, else the "
+              "RMSE of ln count over every seed's runs together (in brackets: the runs the probes answer): "
+              "the probes' answer where at least m finished within b s of work, else the "
               f"engine's ({opts.method}, clamped into the proven bounds); the engine alone: "
               f"{rmse([x['engine'] - x['truth'] for x in rows]):.3g}.", "",
               "| budget b | " + " | ".join(f"m = {m} (probes answer)" for m in mins) + " |",
@@ -101,6 +171,30 @@ def main(argv: list[str] | None = None) -> int:
                     errs.append((x["engine"] if ln is None else ln) - x["truth"])
             cells.append(f"{rmse(errs):.3g} ({used}/{len(errs)})")
         lines.append(f"| {b:g} | " + " | ".join(cells) + " |")
+    targets = [None if t == "none" else float(t) for t in opts.targets.split(",")]
+    lines += ["", f"The extension (`--probe-budget {opts.base:g} --probe-max-budget B --probe-target-rse t`): the "
+              f"probes that ended within {opts.base:g} s of work answer where they are at least {opts.base_min} "
+              "and the relative standard error of their mean is at most t; where they are at least "
+              f"{opts.base_min} but wider, probing goes on until the probes so far are within t, or B s of work "
+              "are spent (then all finished probes answer); else the engine answers. few = yes: the variant "
+              f"(not the library's) that also goes on where fewer than {opts.base_min} ended within "
+              f"{opts.base:g} s. RMSE per seed (probes answer), and the mean work spent probing a formula (s).", "",
+              "| B | t | few | " + " | ".join(f"seed {s}: RMSE | seed {s}: mean work" for s in seeds) + " |",
+              "|---|---|---|" + "---|---|" * len(seeds)]
+    for big, target, few in [(b, t, f) for b in budgets if b > opts.base for t in targets for f in (False, True)]:
+        cells = []
+        for seed in seeds:
+            errs, spent, used = [], [], 0
+            for x in rows:
+                run = next(r for r in x["runs"] if r["seed"] == seed)
+                ln, work = extended_answer(run["samples"], run["work"], opts.base, big, opts.base_min, target,
+                                           few)
+                used += ln is not None
+                errs.append((x["engine"] if ln is None else ln) - x["truth"])
+                spent.append(work)
+            cells += [f"{rmse(errs):.3g} ({used}/{len(errs)})", f"{np.mean(spent):.2f}" if spent else "nan"]
+        lines.append(f"| {big:g} | {'none' if target is None else f'{target:g}'} | {'yes' if few else 'no'} | "
+                     + " | ".join(cells) + " |")
     lines += ["", "Per formula, error of ln count (probes finished) at each budget, first seed:", "",
               "| formula | variables | engine | " + " | ".join(f"b = {b:g}" for b in budgets) + " |",
               "|---|---|---|" + "---|" * len(budgets)]

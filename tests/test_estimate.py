@@ -325,7 +325,7 @@ def test_search_probes_answer_what_the_exact_stages_leave(weighted):
     rng = np.random.default_rng(11 + weighted)
     f = _random_3cnf(rng, 70, 190, weighted)
     off = dict(enum_models=0, search_budget=0)
-    (r,) = count([f], options=CountOptions(method="bp", probe_budget=4.0, **off))
+    (r,) = count([f], options=CountOptions(method="bp", probe_budget=4.0, probe_max_budget=0, **off))
     probe = r.stats["probe"]
     assert r.status == "ok" and r.estimator == "probes" and not r.exact and probe["used"]
     assert probe["probes"] >= 4 and probe["random_choices"] > 0 and r.iterations is None and r.converged is None
@@ -359,6 +359,21 @@ def test_search_probes_are_seeded():
     a, b = count([f, f], options=opts)
     (c,) = count([f], options=replace(opts, seed=1))
     assert a.estimator == "probes" and a.ln_count == b.ln_count and c.ln_count != a.ln_count
+
+
+def test_the_probe_extension_follows_its_options():
+    """A target no spread meets makes the probes spend the whole extension; with no target (inf)
+    the extension changes nothing."""
+    f = _random_3cnf(np.random.default_rng(4), 60, 180)
+    opts = CountOptions(method="bp", exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0.3,
+                        probe_max_budget=0)
+    (base,) = count([f], options=opts)
+    (wide,) = count([f], options=replace(opts, probe_max_budget=1.0, probe_target_rse=0.0))
+    (loose,) = count([f], options=replace(opts, probe_max_budget=1.0, probe_target_rse=math.inf))
+    assert base.estimator == wide.estimator == loose.estimator == "probes"
+    assert base.stats["probe"]["work"] < 0.4 and wide.stats["probe"]["work"] > 0.9
+    assert wide.stats["probe"]["probes"] > base.stats["probe"]["probes"]
+    assert loose.ln_count == base.ln_count and loose.stats["probe"]["probes"] == base.stats["probe"]["probes"]
 
 
 def test_a_probe_answer_outside_the_proven_bounds_is_clamped_with_a_warning(monkeypatch):

@@ -113,6 +113,43 @@ def test_seeded_and_budgeted():
     assert _run(f, budget=0.0).ln_count is None
 
 
+def test_no_extension_without_a_target_or_with_too_few_probes():
+    f = random_3cnf(np.random.default_rng(7), 30, 90)
+    kw = {"max_width": 0, "max_vars": 0, "seed": 5, "wall_limit": math.inf, "min_probes": 4}
+    full = _run(f, budget=1e6, max_probes=12, **kw)
+    ends = full.sample_work  # work charged when each probe ended (increasing)
+    assert len(ends) == 12 and all(a < b for a, b in zip(ends, ends[1:]))
+    few = (ends[1] + ends[2]) / 2  # two probes end within it: left to the engine, target or not
+    for extra in ({}, {"max_budget": 1e6, "target_rse": 0.0}):
+        res = _run(f, budget=few, **extra, **kw)
+        assert res.ln_count is None and res.ln_samples == full.ln_samples[:2] and res.work < ends[2]
+    tiny = _run(f, budget=ends[0] / 2, max_budget=1e6, target_rse=0.0, **kw)  # no probe ends within it
+    assert tiny.ln_count is None and tiny.ln_samples == () and tiny.work < ends[0]
+    enough = (ends[5] + ends[6]) / 2  # six end within it: no target, no extension
+    a, b = _run(f, budget=enough, **kw), _run(f, budget=enough, max_budget=1e6, **kw)
+    assert a.ln_samples == b.ln_samples == full.ln_samples[:6] and a.work == b.work
+
+
+def test_a_target_error_extends_until_the_probes_agree():
+    f = random_3cnf(np.random.default_rng(7), 30, 90)
+    kw = {"max_width": 0, "max_vars": 0, "seed": 5, "wall_limit": math.inf, "min_probes": 4}
+    full = _run(f, budget=1e6, max_probes=40, **kw)
+    ends, lns = full.sample_work, list(full.ln_samples)
+    spread = [probe_mod.relative_standard_error(lns[:k]) for k in range(1, 41)]
+    target = float(np.median(spread[4:]))  # met by some prefixes beyond the fourth probe, not by all
+    short = (ends[3] + ends[4]) / 2  # four probes end within it
+    # the first k >= 4 whose mean meets the target, once the budget is spent (k >= 4 there)
+    k = next(k for k in range(4, 41) if spread[k - 1] <= target)
+    res = _run(f, budget=short, max_budget=1e6, target_rse=target, **kw)
+    assert res.ln_samples == tuple(lns[:k]) and res.rel_se <= target
+    if k > 4:  # went on past the budget because the first four disagreed
+        assert spread[3] > target and res.work == pytest.approx(ends[k - 1])
+    # met at the budget already: the same probes as without a target or an extension
+    loose = max(spread[3:]) * 1.01
+    a, b = _run(f, budget=short, **kw), _run(f, budget=short, max_budget=1e6, target_rse=loose, **kw)
+    assert a.ln_samples == b.ln_samples == tuple(lns[:4])
+
+
 def test_unsatisfiable_formula_gives_minus_infinity():
     f = Formula.from_clauses([[1, 2], [-1, 2], [1, -2], [-1, -2], [3, 4]], 4)
     res = _run(f, max_width=0, max_vars=0, budget=1e6)

@@ -9,7 +9,7 @@ import pytest
 
 from bpcount.cnf import Formula
 from bpcount.estimate import CountOptions, count
-from bpcount.sat import enumerate_models
+from bpcount.sat import DEFAULT_SAT_WORK_MODEL, SOLVER_NAME, _Meter, enumerate_models
 from bpcount.simplify import exact_log_count, simplify
 from tests.conftest import random_formula
 
@@ -163,3 +163,20 @@ def test_wall_clock_limit_still_stops_a_cheap_looking_enumeration():
                          work_model=free, wall_factor=2.0)
     assert e.satisfiable and e.ln_count is None and 1 < e.models < 10**7
     assert e.seconds < 2.0 and e.work < 0.05
+
+
+def test_a_moved_deadline_replaces_the_backstop():
+    """Past its deadline a meter answers None; a deadline moved inside the ``with`` block (the probes'
+    extension) lets calls run again, and the restarted timer does not interrupt them."""
+    import time
+
+    from pysat.solvers import Solver
+
+    with Solver(name=SOLVER_NAME, bootstrap_with=[[1, 2], [-1, 2]]) as solver:
+        with _Meter(solver, 10.0, DEFAULT_SAT_WORK_MODEL, time.monotonic() + 0.05) as meter:
+            time.sleep(0.1)
+            assert meter.solve() is None
+            meter.move_deadline(time.monotonic() + 60.0)
+            time.sleep(0.1)
+            assert meter.solve() is True and meter.solve([-2]) is False
+

@@ -26,7 +26,12 @@ from pathlib import Path
 from bpcount.bounds import DEFAULT_BOUND_BUDGET, upper_bound
 from bpcount.cnf import DimacsError, Formula, read_dimacs
 from bpcount.elimination import DEFAULT_MAX_WIDTH
-from bpcount.probe import DEFAULT_PROBE_BUDGET, probe_log_count
+from bpcount.probe import (
+    DEFAULT_PROBE_BUDGET,
+    DEFAULT_PROBE_MAX_BUDGET,
+    DEFAULT_PROBE_TARGET_RSE,
+    probe_log_count,
+)
 from bpcount.sat import (
     DEFAULT_ENUM_BUDGET,
     DEFAULT_ENUM_MODELS,
@@ -91,6 +96,10 @@ class CountOptions:
     # the exact search's tree, each an unbiased estimate of the count; SAT-guided) on what the search
     # left, as work on the reference machine; when enough probes finish, their mean is the answer and
     # the method's engine does not run for that formula; 0: off
+    probe_max_budget: float = DEFAULT_PROBE_MAX_BUDGET  # where too few probes finished within probe_budget,
+    # probing goes on until enough have or until this much work is spent (≤ probe_budget: no extension)
+    probe_target_rse: float | None = DEFAULT_PROBE_TARGET_RSE  # with probe_max_budget, probing also goes on
+    # while the relative standard error of the probes' mean is above this (None or inf: no such condition)
     bound_budget: float = DEFAULT_BOUND_BUDGET  # work (reference-machine seconds) for the mini-bucket upper
     # bound on what goes to the engine (bpcount.bounds); estimates are projected into [lower, upper]; 0: off
     on_nonconvergence: str = "report"  # report | error
@@ -386,13 +395,15 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
 def _probe(base: CountResult, r: Residual, bounds: tuple[float, float], opts: CountOptions,
            num_vars: int) -> CountResult:
     """``base`` with the search probes' answer for residual ``r`` (:mod:`bpcount.probe`), or with
-    ``ln_count`` still None when too few probes finished within the budget (the engine then
+    ``ln_count`` still None when too few probes finished within the budgets (the engine then
     estimates). Records ``stats['probe']``; the estimate is projected into the proven ``bounds``.
     Exact when no probe met a random choice (every decision forced: the one path is the count), and
     UNSAT when the solver found no model."""
     stats = dict(base.stats)
     try:
-        res = probe_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=opts.probe_budget, seed=opts.seed)
+        res = probe_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=opts.probe_budget,
+                              max_budget=opts.probe_max_budget, target_rse=opts.probe_target_rse,
+                              seed=opts.seed)
     except (MemoryError, ValueError, RecursionError) as exc:  # probes are optional: the engine estimates
         stats["probe"] = {"used": False, "error": f"{type(exc).__name__}: {exc}"}
         return replace(base, stats=stats)

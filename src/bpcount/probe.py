@@ -59,8 +59,25 @@ val's blasted_squaring7 over seeds 0–9: |error| at most 4.59 → 0.51. Formula
 **Budget.** Probes run one after the other until ``max_probes`` or until the work budget is spent
 (reference-machine seconds charged as in the search, :class:`bpcount.search.WorkModel`, the SAT
 calls as :class:`bpcount.sat.SatWorkModel`, plus :class:`ProbeWorkModel` per node and per call);
-the probe under way when the budget runs out is dropped. With a fixed seed the answer is the same on every machine and under any load (a
-wall-clock limit of :data:`WALL_LIMIT_FACTOR` × the budget is the backstop).
+the probe under way when the budget runs out is dropped. When ``budget`` is spent and at least
+``min_probes`` have finished but the relative standard error of their mean is above ``target_rse``,
+probing goes on (up to ``max_budget``) and stops as soon as it is at most ``target_rse``; at
+``max_budget`` all finished probes answer. A formula the budget serves is probed exactly as without
+the extension, and one with fewer than ``min_probes`` probes within ``budget`` is left to the engine
+as before. The defaults (2 s, then up to 8 s, target 0.2: a standard error of about ln 1.2 = 0.18
+nats, the MCC tolerance) were chosen on the train and val splits' residuals over 3 and 4 seeds
+(``benchmarks/probe_budget.py``, ``benchmarks/results/probe_budget_*.md``): RMSE of ln count
+over the train residuals other than s38417_* (40; see below) 1.40 / 0.69 / 0.48 → 0.47 / 0.49 / 0.43
+(seeds 0–2; 16–18 of the 40 answers changed per seed; s15850a_3_2 −5.52 → −0.75 on seed 0), at 3.4
+to 3.8 s of mean work instead of 2; on val's four, 0.40 / 0.32 / 0.46 / 0.20 → 0.40 / 0.23 / 0.14 /
+0.21 (seeds 0–3). A larger extension (16 s) or target (0.1) changed little for more work. Extending also where fewer than ``min_probes`` finished within ``budget`` (the ISCAS
+circuits s38417_*, 11·10³ variables) was measured and left out: train's two went from the BPNN's
+−4.0 and −9.5 to probe answers within −4.3 … +0.6, but val's s38417_3_2 from the BPNN's +0.13 to
+−2.2 … −9.3 (``--probe-budget 16`` gives that behaviour). The relative standard error understates
+a heavy-tailed estimate's error with few probes; on random 3-CNF (``examples/example.cnf``) it
+stays near 0.45 however many probes run, so such formulas take the whole ``max_budget``. With a fixed seed the answer is the same on every
+machine and under any load (a wall-clock limit of :data:`WALL_LIMIT_FACTOR` × the budget, × the
+extended one once probing goes on, is the backstop).
 """
 
 from __future__ import annotations
@@ -93,6 +110,16 @@ from bpcount.search import (
 
 #: Seconds of probing per formula by default (work on the reference machine; 0 turns it off).
 DEFAULT_PROBE_BUDGET = 2.0
+
+#: Most work (reference-machine seconds) the probes may spend on a formula where fewer than
+#: ``min_probes`` finished within :data:`DEFAULT_PROBE_BUDGET`, or where their mean is not yet within
+#: :data:`DEFAULT_PROBE_TARGET_RSE`: see *Budget* in the module docstring.
+DEFAULT_PROBE_MAX_BUDGET = 8.0
+
+#: Where the probes' mean has a relative standard error above this when :data:`DEFAULT_PROBE_BUDGET`
+#: is spent, probing goes on (up to :data:`DEFAULT_PROBE_MAX_BUDGET`): see *Budget* in the module
+#: docstring.
+DEFAULT_PROBE_TARGET_RSE = 0.2
 
 #: Most probes per formula, whatever the budget.
 DEFAULT_MAX_PROBES = 1024
@@ -344,8 +371,18 @@ def _decide(comp: _Component, x: int, root: np.ndarray, st: _State, oracle: _Ora
     return weight, (x if positive else -x)
 
 
+def relative_standard_error(ln_samples: list[float]) -> float:
+    """Relative standard error of the mean of exp(``ln_samples``) (inf with fewer than 2 samples)."""
+    if len(ln_samples) < 2:
+        return math.inf
+    ln = np.asarray(ln_samples, dtype=np.float64)
+    ratio = np.exp(ln - (np.logaddexp.reduce(ln) - math.log(len(ln))))  # Ẑ_k / mean
+    return float(ratio.std(ddof=1) / math.sqrt(len(ln)))
+
+
 def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
-                    *, budget: float = DEFAULT_PROBE_BUDGET, max_probes: int = DEFAULT_MAX_PROBES,
+                    *, budget: float = DEFAULT_PROBE_BUDGET, max_budget: float | None = None,
+                    target_rse: float | None = None, max_probes: int = DEFAULT_MAX_PROBES,
                     min_probes: int = DEFAULT_MIN_PROBES, seed: int = 0, wall_limit: float | None = None,
                     max_width: int = DEFAULT_SEARCH_WIDTH, max_vars: int | None = None,
                     run: int = DEFAULT_RUN, run_min_stuck: int = HINT_MIN_STUCK,
@@ -359,10 +396,13 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
         lits: (E,) signed literals; ``clause_ptr``: (C+1,) CSR clause offsets.
         log_weights: (num_vars, 2) ln(w(¬x), w(x)), or None for unweighted counting.
         budget: seconds of work on the reference machine (search steps and SAT calls); 0: off.
+        max_budget, target_rse: where at least ``min_probes`` finished within ``budget`` but the
+            relative standard error of their mean is above ``target_rse``, probing goes on until it
+            is at most ``target_rse`` or until ``max_budget`` of work is spent (None: no extension).
         max_probes, min_probes: most probes; fewest finished probes for an answer.
         seed: seed of the random side choices (same seed and budget: same answer everywhere).
         wall_limit: wall-clock seconds after which probing stops (None: :data:`WALL_LIMIT_FACTOR` ×
-            ``budget``; ``math.inf``: none).
+            ``budget``, and × ``max_budget`` once extended; ``math.inf``: none).
         max_width, max_vars: elimination width and enumeration size at the nodes (as the search).
         run, run_min_stuck: decisions taken in a row in a component whose stuck set holds at least
             ``run_min_stuck`` variables (1: one decision per simplification everywhere).
@@ -380,9 +420,10 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
     t0 = time.monotonic()
     lits = np.asarray(lits, dtype=np.int64)
     clause_ptr = np.asarray(clause_ptr, dtype=np.int64)
-    if wall_limit is None:
-        wall_limit = WALL_LIMIT_FACTOR * budget
-    deadline = t0 + wall_limit
+    limit = budget if max_budget is None or budget <= 0 else max(budget, max_budget)  # with the extension
+    # wall-clock backstops: before the extension and once in it
+    deadline, extended_deadline = ((t0 + wall_limit,) * 2 if wall_limit is not None else
+                                   (t0 + WALL_LIMIT_FACTOR * budget, t0 + WALL_LIMIT_FACTOR * limit))
     st = _State(budget=budget, deadline=deadline, max_nodes=1 << 62, max_width=max_width,
                 max_vars=DEFAULT_EXACT_MAX_VARS if max_vars is None else max_vars, model=work_model,
                 max_depth=num_vars)  # each decision fixes a variable: no path is deeper
@@ -403,7 +444,7 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
             meter = _Meter(solver, budget, sat_work_model, deadline)
             oracle = _Oracle(solver, meter, num_vars, probe_work_model.call_cost(num_vars))
             with meter:
-                while len(samples) < max_probes:
+                while len(samples) < max_probes and st.work < st.budget:
                     walk = _Walk([], probe_work_model, run, run_min_stuck, inputs=inputs)
                     try:
                         ln = _probe_path(formula, st, oracle, walk, rng)
@@ -414,19 +455,27 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
                     samples.append(ln)
                     sample_work.append(st.work)
                     random_choices += walk.random_choices
+                    # enough probes, but their mean not yet within the target: go on past ``budget``
+                    # (and once it is within, stop at once)
+                    wide = (len(samples) >= min_probes and target_rse is not None
+                            and relative_standard_error(samples) > target_rse)
+                    st.budget = limit if wide else budget
+                    if wide and st.deadline < extended_deadline:
+                        st.deadline = extended_deadline
+                        meter.move_deadline(extended_deadline)
                     if ln == -math.inf:  # the first call found no model: the count is 0
                         break
     ln_count = rel_se = None
     if samples and (len(samples) >= min_probes or samples[-1] == -math.inf):
         ln_count = float(np.logaddexp.reduce(samples) - math.log(len(samples)))
     if len(samples) >= 2 and ln_count is not None and ln_count > -math.inf:
-        ratio = np.exp(np.asarray(samples) - ln_count)  # Ẑ_k / mean
-        rel_se = float(ratio.std(ddof=1) / math.sqrt(len(samples)))
+        rel_se = relative_standard_error(samples)
     return ProbeResult(ln_count, tuple(samples), rel_se, random_choices,
                        0 if oracle is None else oracle.calls, st.work, time.monotonic() - t0, st.nodes, node_edges,
                        tuple(sample_work))
 
 
 __all__ = ["DEFAULT_MAX_PROBES", "DEFAULT_MIN_PROBES", "DEFAULT_PREFER_INPUTS", "DEFAULT_PROBE_BUDGET",
+           "DEFAULT_PROBE_MAX_BUDGET", "DEFAULT_PROBE_TARGET_RSE", "relative_standard_error",
            "DEFAULT_PROBE_WORK_MODEL",
            "WALL_LIMIT_FACTOR", "ProbeResult", "ProbeWorkModel", "probe_log_count"]

@@ -113,6 +113,13 @@ class _Meter:
         if self._timer is not None:
             self._timer.cancel()
 
+    def move_deadline(self, deadline: float) -> None:
+        """Set a new wall-clock deadline (inside the ``with`` block: the backstop timer is restarted)."""
+        self.deadline = deadline
+        if self._timer is not None:
+            self._timer.cancel()
+            self.__enter__()
+
     def model_read(self, literals: int) -> None:
         """Charge reading back and blocking a model of ``literals`` literals."""
         self.counts["model_literals"] += literals

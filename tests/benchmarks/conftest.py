@@ -57,6 +57,11 @@ def probe_work_script():
     return load_script("probe_work")
 
 
+@pytest.fixture(scope="module")
+def probe_budget_script():
+    return load_script("probe_budget")
+
+
 def kcnf_files(folder, count: int, *, seed: int, n: int, ratio: float) -> list[str]:
     """``count`` generated random 3-CNFs (bpcount generate kcnf) written to folder/k<i>.cnf; their paths."""
     from bpcount.generate import make_formula

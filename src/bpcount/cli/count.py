@@ -10,7 +10,7 @@ import click
 from bpcount.bounds import DEFAULT_BOUND_BUDGET
 from bpcount.cli.common import verbosity_options
 from bpcount.elimination import DEFAULT_MAX_WIDTH
-from bpcount.probe import DEFAULT_PROBE_BUDGET
+from bpcount.probe import DEFAULT_PROBE_BUDGET, DEFAULT_PROBE_MAX_BUDGET, DEFAULT_PROBE_TARGET_RSE
 from bpcount.sat import DEFAULT_ENUM_BUDGET, DEFAULT_ENUM_MODELS, DEFAULT_SAT_BUDGET
 from bpcount.search import DEFAULT_SEARCH_BUDGET
 
@@ -78,6 +78,17 @@ DEFAULT_METHOD = "bpnn"
                    "finish, ln of their mean is the answer and the method's engine does not run for that "
                    "formula (jsonl/csv 'estimator' says which answered). Work on the reference machine, like "
                    "--search-budget, with --seed fixing the choices: the same answer everywhere. 0 disables.")
+@click.option("--probe-max-budget", type=click.FloatRange(min=0.0), default=DEFAULT_PROBE_MAX_BUDGET,
+              show_default=True,
+              help="Where fewer than 4 probes finish within --probe-budget, or their mean's relative standard "
+                   "error is above --probe-target-rse, probing goes on until both are met or until this many "
+                   "seconds of work are spent (then all finished probes answer, if at least 4). Formulas the "
+                   "budget serves are not affected. At most --probe-budget: no extension.")
+@click.option("--probe-target-rse", type=click.FloatRange(min=0.0), default=DEFAULT_PROBE_TARGET_RSE,
+              show_default=True,
+              help="The relative standard error of the probes' mean that ends probing before "
+                   "--probe-max-budget (estimated from the probes' spread; inf: only the number of probes "
+                   "counts).")
 @click.option("--bound-budget", type=click.FloatRange(min=0.0), default=DEFAULT_BOUND_BUDGET, show_default=True,
               help="Seconds (work on the reference machine, like --search-budget) for a proven upper bound "
                    "on what the method estimates, by weighted mini-bucket elimination. Estimates are kept "
@@ -141,7 +152,9 @@ def count_command(inputs, fmt, verbose, quiet, task, tmpdir, maxrss, **kw):
     if options.condition:
         opt_line += f" condition={options.condition}"
     opt_line += (f" exact_width={options.exact_max_width} search_budget={options.search_budget:g}"
-                 f" probe_budget={options.probe_budget:g} bound_budget={options.bound_budget:g}")
+                 f" probe_budget={options.probe_budget:g}"
+                 f" probe_max_budget={options.probe_max_budget:g} probe_target_rse={options.probe_target_rse:g}"
+                 f" bound_budget={options.bound_budget:g}")
     report = Report(fmt=fmt, out=sys.stdout, err=sys.stderr, options_line=opt_line, verbose=verbose)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
