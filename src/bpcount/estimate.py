@@ -96,10 +96,10 @@ class CountOptions:
     # the exact search's tree, each an unbiased estimate of the count; SAT-guided) on what the search
     # left, as work on the reference machine; when enough probes finish, their mean is the answer and
     # the method's engine does not run for that formula; 0: off
-    probe_max_budget: float = DEFAULT_PROBE_MAX_BUDGET  # where too few probes finished within probe_budget,
-    # probing goes on until enough have or until this much work is spent (≤ probe_budget: no extension)
-    probe_target_rse: float | None = DEFAULT_PROBE_TARGET_RSE  # with probe_max_budget, probing also goes on
-    # while the relative standard error of the probes' mean is above this (None or inf: no such condition)
+    probe_max_budget: float = DEFAULT_PROBE_MAX_BUDGET  # where enough probes finished within probe_budget
+    # but the relative standard error of their mean is above probe_target_rse, probing goes on until it is
+    # within it or until this much work is spent (≤ probe_budget: no extension)
+    probe_target_rse: float | None = DEFAULT_PROBE_TARGET_RSE  # that target (None or inf: no extension)
     bound_budget: float = DEFAULT_BOUND_BUDGET  # work (reference-machine seconds) for the mini-bucket upper
     # bound on what goes to the engine (bpcount.bounds); estimates are projected into [lower, upper]; 0: off
     on_nonconvergence: str = "report"  # report | error
@@ -395,7 +395,7 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
 def _probe(base: CountResult, r: Residual, bounds: tuple[float, float], opts: CountOptions,
            num_vars: int) -> CountResult:
     """``base`` with the search probes' answer for residual ``r`` (:mod:`bpcount.probe`), or with
-    ``ln_count`` still None when too few probes finished within the budgets (the engine then
+    ``ln_count`` still None when too few probes finished within the budget (the engine then
     estimates). Records ``stats['probe']``; the estimate is projected into the proven ``bounds``.
     Exact when no probe met a random choice (every decision forced: the one path is the count), and
     UNSAT when the solver found no model."""

@@ -80,15 +80,15 @@ DEFAULT_METHOD = "bpnn"
                    "--search-budget, with --seed fixing the choices: the same answer everywhere. 0 disables.")
 @click.option("--probe-max-budget", type=click.FloatRange(min=0.0), default=DEFAULT_PROBE_MAX_BUDGET,
               show_default=True,
-              help="Where fewer than 4 probes finish within --probe-budget, or their mean's relative standard "
-                   "error is above --probe-target-rse, probing goes on until both are met or until this many "
-                   "seconds of work are spent (then all finished probes answer, if at least 4). Formulas the "
-                   "budget serves are not affected. At most --probe-budget: no extension.")
+              help="Where at least 4 probes finish within --probe-budget but the relative standard error of "
+                   "their mean is above --probe-target-rse, probing goes on until it is within the target or "
+                   "until this many seconds of work are spent (then all finished probes answer). Formulas with "
+                   "fewer than 4 probes within --probe-budget are left to the engine, as without it. At most "
+                   "--probe-budget: no extension.")
 @click.option("--probe-target-rse", type=click.FloatRange(min=0.0), default=DEFAULT_PROBE_TARGET_RSE,
               show_default=True,
-              help="The relative standard error of the probes' mean that ends probing before "
-                   "--probe-max-budget (estimated from the probes' spread; inf: only the number of probes "
-                   "counts).")
+              help="The relative standard error of the probes' mean (estimated from their spread) that ends "
+                   "probing before --probe-max-budget; 0.2 is about +-0.18 nats. inf: no extension.")
 @click.option("--bound-budget", type=click.FloatRange(min=0.0), default=DEFAULT_BOUND_BUDGET, show_default=True,
               help="Seconds (work on the reference machine, like --search-budget) for a proven upper bound "
                    "on what the method estimates, by weighted mini-bucket elimination. Estimates are kept "
