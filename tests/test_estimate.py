@@ -203,7 +203,7 @@ def test_worker_processes_give_the_same_results_in_the_same_order(tmp_path):
     paths.insert(2, str(tmp_path / "bad.cnf"))
     rng = np.random.default_rng(5)
     inputs = paths + [random_formula(rng, 9, 20)]
-    opts = CountOptions(device="cpu", method="bp", batch_size=2, search_budget=0.2)
+    opts = CountOptions(device="cpu", method="bp", batch_size=2, search_budget=0.2, probe_max_budget=0)
     one = count(inputs, options=opts)
     two = count(inputs, options=replace(opts, jobs=2))
     assert [r.file for r in two] == [r.file for r in one]
@@ -355,7 +355,8 @@ def test_probes_that_met_no_random_choice_are_exact(monkeypatch):
 def test_search_probes_are_seeded():
     rng = np.random.default_rng(4)
     f = _random_3cnf(rng, 60, 180)
-    opts = CountOptions(method="bp", exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0.5)
+    opts = CountOptions(method="bp", exact_max_width=0, enum_models=0, search_budget=0, probe_budget=0.5,
+                        probe_max_budget=1.0)
     a, b = count([f, f], options=opts)
     (c,) = count([f], options=replace(opts, seed=1))
     assert a.estimator == "probes" and a.ln_count == b.ln_count and c.ln_count != a.ln_count

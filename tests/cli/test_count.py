@@ -232,11 +232,11 @@ def test_search_probe_answers_are_reported(runner, tmp_path):
     path = tmp_path / "r.cnf"
     path.write_text("p cnf 60 180\n" + "".join(" ".join(map(str, c)) + " 0\n" for c in clauses))
     base = ["--method", "bp", "--exact-width", "0", "--enum-models", "0", "--search-budget", "0",
-            "--probe-budget", "0.5", str(path)]
+            "--probe-max-budget", "0", "--probe-budget", "0.5", str(path)]
     text = runner.invoke(cli, base)
     assert text.exit_code == 0 and "search probes" in text.stdout and "bp engine did not run" in text.stdout
     mcc = runner.invoke(cli, ["--format", "mcc"] + base)
-    assert "c o estimated by " in mcc.stdout and "probe_budget=0.5" in mcc.stdout
+    assert "c o estimated by " in mcc.stdout and "probe_budget=0.5 probe_max_budget=0 " in mcc.stdout
     assert "s SATISFIABLE" in mcc.stdout and "c s approx double log10" in mcc.stdout
     rec = json.loads(runner.invoke(cli, ["--format", "jsonl"] + base).stdout)
     assert rec["estimator"] == "probes" and rec["stats"]["probe"]["probes"] >= 4
