@@ -229,9 +229,10 @@ def simplify_equivalences(opts: CountOptions) -> bool:
     An explicit ``opts.equivalences`` wins. Otherwise BP and loopy substitute (fewer variables and
     no two-clause loops: much better Bethe values on circuits), and a BPNN sees residuals simplified
     the way its training formulas were (``train_config.equivalences`` of the checkpoint; absent in
-    checkpoints that predate the option, which were trained without substitution). Reading the
-    checkpoint imports torch; it happens once per checkpoint file and only when a formula gets this
-    far (unreadable inputs never pay for it).
+    checkpoints that predate the option, which were trained without substitution). For the shipped
+    model the setting comes from its settings file (:mod:`bpcount.bpnn.shipped`), so counts the exact
+    stages or the probes answer never import torch; reading any other checkpoint imports torch, once
+    per checkpoint file and only when a formula gets this far (unreadable inputs never pay for it).
     """
     if opts.equivalences is not None:
         return opts.equivalences
@@ -252,6 +253,12 @@ def _checkpoint_equivalences_cached(path: str | None, mtime: float | None) -> bo
 
 
 def _checkpoint_equivalences(path: str | None) -> bool:
+    if path is None:  # the shipped model: its settings file, without importing torch
+        from bpcount.bpnn.shipped import shipped_equivalences
+
+        known = shipped_equivalences()
+        if known is not None:
+            return known
     try:
         mtime = Path(path).stat().st_mtime if path is not None else None
     except OSError:

@@ -10,7 +10,6 @@ rebuilds the model from ``model_config`` alone.
 from __future__ import annotations
 
 import dataclasses
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,12 @@ import torch
 
 from bpcount import __version__
 from bpcount.bpnn.model import BPNN, BPNNConfig
+from bpcount.bpnn.shipped import DEFAULT_NAME, shipped_file
 
 #: Version of the checkpoint layout written by :func:`save_checkpoint`.
 FORMAT_VERSION = 1
 #: Versions :func:`load_checkpoint` understands.
 SUPPORTED_VERSIONS = (1,)
-#: File name of the shipped default model inside the ``bpcount.pretrained`` package.
-DEFAULT_NAME = "default.pt"
 
 
 class CheckpointError(ValueError):
@@ -34,18 +32,7 @@ class CheckpointError(ValueError):
 def default_checkpoint_path() -> Path:
     """The shipped default: ``bpcount.pretrained/default.pt`` from the installed package, falling
     back to the repository's ``pretrained/`` folder in a source checkout."""
-    try:
-        res = resources.files("bpcount.pretrained") / DEFAULT_NAME
-        if res.is_file():
-            return Path(str(res))
-    except (ModuleNotFoundError, TypeError):
-        pass
-    repo = Path(__file__).resolve().parents[3] / "pretrained" / DEFAULT_NAME
-    if repo.is_file():
-        return repo
-    raise FileNotFoundError(
-        f"no default BPNN model found: neither the package bpcount.pretrained nor {repo} holds "
-        f"{DEFAULT_NAME}; pass a checkpoint path (bpcount count --checkpoint FILE)")
+    return shipped_file(DEFAULT_NAME)
 
 
 def _plain(value: Any) -> Any:
