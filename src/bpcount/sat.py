@@ -103,11 +103,14 @@ class _Meter:
     def __enter__(self) -> _Meter:
         """Start the wall-clock backstop: a timer that interrupts the solver at the deadline (an
         interrupt that lands between two calls is lost; :meth:`solve` checks the clock first)."""
+        self._start_timer()
+        return self
+
+    def _start_timer(self) -> None:
         wait = self.deadline - time.monotonic()
         self._timer = threading.Timer(max(0.0, wait), self.solver.interrupt) if math.isfinite(wait) else None
         if self._timer is not None:
             self._timer.start()
-        return self
 
     def __exit__(self, *exc) -> None:
         if self._timer is not None:
@@ -118,7 +121,7 @@ class _Meter:
         self.deadline = deadline
         if self._timer is not None:
             self._timer.cancel()
-            self.__enter__()
+            self._start_timer()
 
     def model_read(self, literals: int) -> None:
         """Charge reading back and blocking a model of ``literals`` literals."""

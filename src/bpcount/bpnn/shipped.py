@@ -10,6 +10,7 @@ count that the exact stages or the search probes answer never loads torch
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib import resources
 from pathlib import Path
@@ -37,9 +38,11 @@ def shipped_file(name: str) -> Path:
         "pass a checkpoint path (bpcount count --checkpoint FILE)")
 
 
+@functools.cache
 def shipped_equivalences() -> bool | None:
     """``train_config.equivalences`` of the shipped default model, read from its settings file;
-    None when the file is missing or unreadable (the caller then reads the checkpoint)."""
+    None when the file is missing or unreadable (the caller then reads the checkpoint). Read once per
+    process."""
     try:
         value = json.loads(shipped_file(SETTINGS_NAME).read_text()).get("equivalences")
     except (OSError, ValueError, AttributeError):
