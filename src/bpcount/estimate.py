@@ -229,10 +229,11 @@ def simplify_equivalences(opts: CountOptions) -> bool:
     An explicit ``opts.equivalences`` wins. Otherwise BP and loopy substitute (fewer variables and
     no two-clause loops: much better Bethe values on circuits), and a BPNN sees residuals simplified
     the way its training formulas were (``train_config.equivalences`` of the checkpoint; absent in
-    checkpoints that predate the option, which were trained without substitution). For the shipped
-    model the setting comes from its settings file (:mod:`bpcount.bpnn.shipped`), so counts the exact
-    stages or the probes answer never import torch; reading any other checkpoint imports torch, once
-    per checkpoint file and only when a formula gets this far (unreadable inputs never pay for it).
+    checkpoints that predate the option, which were trained without substitution). It comes from the
+    checkpoint's settings file (:mod:`bpcount.bpnn.sidecar`, written with every checkpoint), so counts
+    the exact stages or the probes answer never import torch; without one (or with one written for
+    other bytes) the checkpoint itself is read, which imports torch, once per checkpoint file and only
+    when a formula gets this far (unreadable inputs never pay for it).
     """
     if opts.equivalences is not None:
         return opts.equivalences
@@ -243,6 +244,14 @@ def simplify_equivalences(opts: CountOptions) -> bool:
 
 @functools.lru_cache(maxsize=8)
 def _checkpoint_equivalences_cached(path: str | None, mtime: float | None) -> bool:
+    from bpcount.bpnn.sidecar import DEFAULT_NAME, read_equivalences, shipped_file
+
+    try:
+        known = read_equivalences(shipped_file(DEFAULT_NAME) if path is None else Path(path))
+    except FileNotFoundError:
+        known = None
+    if known is not None:  # from the checkpoint's settings file: no torch
+        return known
     from bpcount.bpnn.checkpoint import load_checkpoint
 
     try:
@@ -253,12 +262,6 @@ def _checkpoint_equivalences_cached(path: str | None, mtime: float | None) -> bo
 
 
 def _checkpoint_equivalences(path: str | None) -> bool:
-    if path is None:  # the shipped model: its settings file, without importing torch
-        from bpcount.bpnn.shipped import shipped_equivalences
-
-        known = shipped_equivalences()
-        if known is not None:
-            return known
     try:
         mtime = Path(path).stat().st_mtime if path is not None else None
     except OSError:

@@ -17,7 +17,7 @@ import torch
 
 from bpcount import __version__
 from bpcount.bpnn.model import BPNN, BPNNConfig
-from bpcount.bpnn.shipped import DEFAULT_NAME, shipped_file
+from bpcount.bpnn.sidecar import DEFAULT_NAME, shipped_file, write_settings
 
 #: Version of the checkpoint layout written by :func:`save_checkpoint`.
 FORMAT_VERSION = 1
@@ -62,7 +62,8 @@ def save_checkpoint(
     metadata: dict | None = None,
     raw_state_dict: dict | None = None,
 ) -> Path:
-    """Write ``model`` (and optionally training state) to ``path`` atomically; returns the path."""
+    """Write ``model`` (and optionally training state) to ``path`` atomically, and its settings file
+    beside it (:mod:`bpcount.bpnn.sidecar`); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu", torch.float64) if v.is_floating_point() else v.detach().cpu()
@@ -84,6 +85,7 @@ def save_checkpoint(
     tmp = path.with_name(path.name + ".tmp")
     torch.save(ckpt, tmp)
     tmp.replace(path)
+    write_settings(path, train_config)  # what counting needs before the model, without torch
     return path
 
 
