@@ -42,13 +42,18 @@ from bpcount.estimate import CountOptions, count
 from bpcount.probe import probe_log_count, relative_standard_error
 
 
+def ln_mean(ln_samples: list[float]) -> float:
+    """ln of the mean of exp(``ln_samples``) (nats; not empty)."""
+    return float(np.logaddexp.reduce(ln_samples) - math.log(len(ln_samples)))
+
+
 def probe_answer(samples: list[float], work: list[float], budget: float, min_probes: int) -> float | None:
     """ln of the mean of the probes (nats) that ended within ``budget`` of work, None when fewer than
     ``min_probes`` did."""
     kept = [s for s, w in zip(samples, work) if w <= budget]
     if len(kept) < min_probes or not kept:
         return None
-    return float(np.logaddexp.reduce(kept) - math.log(len(kept)))
+    return ln_mean(kept)
 
 
 def extended_answer(samples: list[float], work: list[float], budget: float, max_budget: float,
@@ -66,21 +71,18 @@ def extended_answer(samples: list[float], work: list[float], budget: float, max_
     def within(k: int) -> bool:
         return target_rse is None or relative_standard_error(samples[:k]) <= target_rse
 
-    def mean(k: int) -> float:
-        return float(np.logaddexp.reduce(samples[:k]) - math.log(k))
-
     k = sum(w <= budget for w in work)
     if k < min_probes and not extend_few:
         return None, budget
     if k >= min_probes and within(k):
-        return mean(k), budget
+        return ln_mean(samples[:k]), budget
     for j in range(k + 1, len(samples) + 1):
         if work[j - 1] > max_budget:
             break
         if j >= min_probes and within(j):
-            return mean(j), work[j - 1]
+            return ln_mean(samples[:j]), work[j - 1]
     k = sum(w <= max_budget for w in work)
-    return (mean(k) if k >= min_probes else None), max_budget
+    return (ln_mean(samples[:k]) if k >= min_probes else None), max_budget
 
 
 def merge_raw(files: list[Path]) -> list[dict]:

@@ -244,7 +244,7 @@ def simplify_equivalences(opts: CountOptions) -> bool:
 
 @functools.lru_cache(maxsize=8)
 def _checkpoint_equivalences_cached(path: str | None, mtime: float | None) -> bool:
-    from bpcount.bpnn.sidecar import DEFAULT_NAME, read_equivalences, shipped_file
+    from bpcount.bpnn.sidecar import DEFAULT_NAME, equivalences_of, read_equivalences, shipped_file
 
     try:
         known = read_equivalences(shipped_file(DEFAULT_NAME) if path is None else Path(path))
@@ -258,7 +258,7 @@ def _checkpoint_equivalences_cached(path: str | None, mtime: float | None) -> bo
         ckpt = load_checkpoint(path)
     except Exception:  # noqa: BLE001 - the engine reports an unusable checkpoint when it loads it
         return False
-    return bool((ckpt.get("train_config") or {}).get("equivalences", False))
+    return equivalences_of(ckpt.get("train_config"))
 
 
 def _checkpoint_equivalences(path: str | None) -> bool:

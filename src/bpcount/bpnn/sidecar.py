@@ -54,10 +54,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def equivalences_of(train_config: dict | None) -> bool:
+    """Whether a model with this ``train_config`` was trained on formulas simplified with
+    equivalent-literal substitution (absent in checkpoints that predate the option: no)."""
+    return bool((train_config or {}).get("equivalences", False))
+
+
 def write_settings(checkpoint: Path, train_config: dict | None) -> Path:
     """Write the settings file of the (already written) ``checkpoint``; returns its path."""
     out = settings_path(checkpoint)
-    settings = {"equivalences": bool((train_config or {}).get("equivalences", False)),
+    settings = {"equivalences": equivalences_of(train_config),
                 "checkpoint_sha256": file_sha256(checkpoint)}
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(settings, indent=1) + "\n")
