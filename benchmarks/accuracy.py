@@ -226,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         "the method answered exactly (simplifier: enumeration of small components, variable elimination of "
         "narrow ones; SAT enumeration of formulas with ≤ 1024 models; the exact search finishing within its budget; all "
         "branches exact under conditioning; search probes that met no random choice). By default the search "
-        "probes (`--probe-budget`, 2 s) answer where at least 4 probes finish; the method's engine the rest. "
+        "probes (`--probe-budget`, 2 s) answer where at least 4 probes finish; the method's engine the rest, "
+        "unless the probes that went on as a check overrule it (`--probe-check`). "
         "`failed`: no estimate (timeout or error).",
     ]
     for split in args.splits.split(","):

@@ -39,7 +39,7 @@ import numpy as np
 from probe_work import left_for_probes
 
 from bpcount.estimate import CountOptions, count
-from bpcount.probe import probe_log_count, relative_standard_error
+from bpcount.probe import check_lower_bound, overrules, probe_log_count, relative_standard_error
 
 
 def ln_mean(ln_samples: list[float]) -> float:
@@ -85,6 +85,26 @@ def extended_answer(samples: list[float], work: list[float], budget: float, max_
     return (ln_mean(samples[:k]) if k >= min_probes else None), max_budget
 
 
+def checked_answer(samples: list[float], work: list[float], engine: float, budget: float, max_budget: float,
+                   min_probes: int, target_rse: float | None) -> tuple[float, bool]:
+    """The answer (ln, nats) of the pipeline with the probes' check (``--probe-check``), read from a
+    longer run's probes as :func:`extended_answer` does, and whether the probes gave it. Where at least
+    ``min_probes`` ended within ``budget``, the extension's answer; else probing goes on as with
+    ``extend_few`` (all probes finished within ``max_budget`` when fewer than ``min_probes`` did) and
+    their mean overrules the engine's estimate ``engine`` where :func:`bpcount.probe.overrules` says so
+    (far above their mean, or below their lower bound, :func:`bpcount.probe.check_lower_bound`)."""
+    if sum(w <= budget for w in work) >= min_probes:
+        ln, _ = extended_answer(samples, work, budget, max_budget, min_probes, target_rse)
+        return ln, True
+    ln, spent = extended_answer(samples, work, budget, max_budget, min_probes, target_rse, extend_few=True)
+    k = sum(w <= spent for w in work) if ln is not None else sum(w <= max_budget for w in work)
+    if ln is None and k:
+        ln = ln_mean(samples[:k])
+    if ln is not None and overrules(ln, check_lower_bound(samples[:k]), engine):
+        return ln, True
+    return engine, False
+
+
 def merge_raw(files: list[Path]) -> list[dict]:
     """The rows of several ``--raw`` files of the same formulas (same order), with their runs joined."""
     merged: list[dict] | None = None
@@ -117,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-min", type=int, default=4, help="the fewest probes in the extension table")
     ap.add_argument("--targets", default="none",
                     help="comma-separated --probe-target-rse values for the extension table (none: no target)")
+    ap.add_argument("--check-bases", default="0.1,0.25,0.5,1,2",
+                    help="comma-separated budgets for the check table (each extended to 4x itself, as the "
+                         "defaults 2 -> 8 s)")
     ap.add_argument("--raw", type=Path, default=None, help="JSON lines: each formula's samples and their work")
     ap.add_argument("--from-raw", default=None,
                     help="comma-separated --raw files of earlier runs (the same formulas in the same order, "
@@ -197,6 +220,27 @@ def main(argv: list[str] | None = None) -> int:
             cells += [f"{rmse(errs):.3g} ({used}/{len(errs)})", f"{np.mean(spent):.2f}" if spent else "nan"]
         lines.append(f"| {big:g} | {'none' if target is None else f'{target:g}'} | {'yes' if few else 'no'} | "
                      + " | ".join(cells) + " |")
+    lines += ["", "The check (`--probe-check`, the library's default): where fewer than "
+              f"{opts.base_min} probes ended within the budget b, probing goes on (up to 4b, stopping as the "
+              "extension does) and the engine answers unless it is far above the probes' mean, or below the "
+              "lower bound their values give with 95 % confidence (`bpcount.probe.overrules`). Only those runs (the others are the same with or without it), every "
+              "seed together, with the target of the first of --targets; smaller b than the library's 2 s put "
+              "more formulas in this case. RMSE of ln count, engine alone → with the check; fired: runs the "
+              "probes answered (of them, closer to the label than the engine).", "",
+              "| b | runs | engine alone | with the check | fired (closer) |", "|---|---|---|---|---|"]
+    for b in [float(v) for v in opts.check_bases.split(",")]:
+        eng, chk, fired, closer = [], [], 0, 0
+        for x in rows:
+            for run in x["runs"]:
+                if sum(w <= b for w in run["work"]) >= opts.base_min:
+                    continue
+                ln, used = checked_answer(run["samples"], run["work"], x["engine"], b, 4 * b, opts.base_min,
+                                          targets[0])
+                eng.append(x["engine"] - x["truth"])
+                chk.append(ln - x["truth"])
+                fired += used
+                closer += used and abs(ln - x["truth"]) < abs(x["engine"] - x["truth"])
+        lines.append(f"| {b:g} | {len(eng)} | {rmse(eng):.3g} | {rmse(chk):.3g} | {fired} ({closer}) |")
     lines += ["", "Per formula, error of ln count (probes finished) at each budget, first seed:", "",
               "| formula | variables | engine | " + " | ".join(f"b = {b:g}" for b in budgets) + " |",
               "|---|---|---|" + "---|" * len(budgets)]

@@ -11,6 +11,7 @@ import pytest
 
 from bpcount.cnf import Formula
 from bpcount.estimate import CountOptions, count, expand_inputs
+from bpcount.report import text_line
 from tests.conftest import brute_log_count, ganak_log_count, random_formula, random_tree_formula
 
 
@@ -350,6 +351,53 @@ def test_probes_that_met_no_random_choice_are_exact(monkeypatch):
     monkeypatch.setattr(est, "probe_log_count", lambda *a, **k: ProbeResult(None, (3.5,), None, 2, 7, 0.1, 0.1))
     (r,) = count([f], options=CountOptions(method="bp", exact_max_width=0, enum_models=0, search_budget=0))
     assert not r.exact and r.estimator == "bp" and r.stats["probe"]["used"] is False
+
+
+def test_the_probes_check_overrules_only_an_engine_far_from_them(monkeypatch):
+    """Too few probes to answer, but their mean (the check) far below the engine's estimate, or the
+    engine below the lower bound their values give: the probes answer, within the proven bounds, with
+    a warning and the engine's estimate kept; a check close to the engine, or none, leaves the
+    engine's answer."""
+    import bpcount.estimate as est
+    from bpcount.probe import CHECK_MIN_GAP, ProbeResult
+
+    f = _random_3cnf(np.random.default_rng(4), 60, 180)
+    opts = CountOptions(method="bp", exact_max_width=0, enum_models=0, search_budget=0)
+    offsets = []
+    real = est.simplify
+    monkeypatch.setattr(est, "simplify", lambda *a, **k: offsets.append(real(*a, **k)) or offsets[-1])
+    (plain,) = count([f], options=replace(opts, probe_budget=0))
+    offset = offsets[-1].residual.ln_offset
+
+    asked = []
+
+    def probes(ln_check, samples=(1.0, 2.0)):
+        def stub(*a, **k):
+            asked.append(k["check"])
+            return ProbeResult(None, samples, 0.5, 2, 7, 0.1, 0.1,
+                               ln_check=None if ln_check is None else ln_check - offset)
+        monkeypatch.setattr(est, "probe_log_count", stub)
+
+    probes(plain.ln_count - CHECK_MIN_GAP - 2)
+    (r,) = count([f], options=opts)
+    assert r.estimator == "probes" and r.ln_count == pytest.approx(plain.ln_count - CHECK_MIN_GAP - 2)
+    assert r.stats["probe"]["overruled"]["ln_count"] == pytest.approx(plain.ln_count)
+    assert r.ln_lower <= r.ln_count <= r.ln_upper and any("far above" in w for w in r.warnings)
+    assert "overruled" in text_line(r)
+    probes(-50.0)  # below the proven lower bound: clamped to it
+    (r,) = count([f], options=opts)
+    assert r.estimator == "probes" and r.ln_count == pytest.approx(r.ln_lower)
+    for check in (plain.ln_count - CHECK_MIN_GAP / 2, plain.ln_count + 30, None):
+        probes(check)
+        (r,) = count([f], options=opts)
+        assert r.estimator == "bp" and r.ln_count == plain.ln_count and "overruled" not in r.stats["probe"]
+    # three probes that agree, all 10 nats above the engine: it is below their 95 % lower bound
+    probes(plain.ln_count + 10, samples=(plain.ln_count + 10 - offset,) * 3)
+    (r,) = count([f], options=opts)
+    assert r.estimator == "probes" and r.ln_count == pytest.approx(min(plain.ln_count + 10, r.ln_upper))
+    assert r.stats["probe"]["check_lower"] > plain.ln_count and any("lower bound" in w for w in r.warnings)
+    count([f], options=replace(opts, probe_check=False))
+    assert asked[-1] is False and all(asked[:-1])  # the option reaches the probes
 
 
 def test_search_probes_are_seeded():

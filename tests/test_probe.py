@@ -150,6 +150,64 @@ def test_a_target_error_extends_until_the_probes_agree():
     assert a.ln_samples == b.ln_samples == tuple(lns[:4])
 
 
+def test_the_check_goes_on_where_too_few_probes_finish():
+    """``check``: with fewer than ``min_probes`` within the budget, probing goes on (the same probes, in
+    the same order, as one long run) until there are enough whose mean meets the target, or the
+    extension is spent; ``ln_count`` stays None and ``ln_check`` is their mean. With enough within
+    the budget the check changes nothing."""
+    f = random_3cnf(np.random.default_rng(7), 30, 90)
+    kw = {"max_width": 0, "max_vars": 0, "seed": 5, "wall_limit": math.inf, "min_probes": 4}
+    full = _run(f, budget=1e6, max_probes=40, **kw)
+    ends, lns = full.sample_work, list(full.ln_samples)
+    spread = [probe_mod.relative_standard_error(lns[:k]) for k in range(1, 41)]
+    few = (ends[1] + ends[2]) / 2  # two probes end within it
+    for target in (math.inf, float(np.median(spread[4:]))):
+        k = next(k for k in range(4, 41) if spread[k - 1] <= target)
+        res = _run(f, budget=few, max_budget=1e6, target_rse=target, check=True, **kw)
+        assert res.ln_count is None and res.ln_samples == tuple(lns[:k])
+        assert res.ln_check == pytest.approx(float(np.logaddexp.reduce(lns[:k]) - math.log(k)))
+        assert res.rel_se == pytest.approx(spread[k - 1])
+    # the extension spent before enough finish: every finished probe is the check
+    capped = (ends[2] + ends[3]) / 2
+    res = _run(f, budget=few, max_budget=capped, target_rse=0.0, check=True, **kw)
+    assert res.ln_samples == tuple(lns[:3]) and res.ln_check is not None and res.ln_count is None
+    # the probe under way when the budget runs out finishes (without the check it is dropped)
+    tiny = _run(f, budget=ends[0] / 2, max_budget=1e6, target_rse=math.inf, check=True, **kw)
+    assert tiny.ln_samples == tuple(lns[:4]) and tiny.ln_count is None
+    # enough within the budget: the same answer as without the check
+    enough = (ends[5] + ends[6]) / 2
+    for target in (math.inf, 0.0):
+        a = _run(f, budget=enough, max_budget=ends[9], target_rse=target, **kw)
+        b = _run(f, budget=enough, max_budget=ends[9], target_rse=target, check=True, **kw)
+        assert a.ln_samples == b.ln_samples and a.ln_count == b.ln_count and b.ln_check is None
+
+
+def test_overrules_an_engine_far_above_the_probes_or_below_their_lower_bound():
+    gap, no_lower = probe_mod.CHECK_MIN_GAP, -math.inf
+    assert probe_mod.overrules(20.0, no_lower, 20.0 + gap + 0.1)
+    assert not probe_mod.overrules(20.0, no_lower, 20.0 + gap - 0.1)
+    assert not probe_mod.overrules(20.0, no_lower, 10.0)  # below the mean: a few probes' mean runs low
+    assert probe_mod.overrules(20.0, 12.0, 10.0) and not probe_mod.overrules(20.0, 9.0, 10.0)
+    big = 1000.0  # the relative gap decides for large counts
+    assert not probe_mod.overrules(big, no_lower, big * (1 + probe_mod.CHECK_REL_GAP) - 1)
+    assert probe_mod.overrules(big, no_lower, big * (1 + probe_mod.CHECK_REL_GAP) + 1)
+    assert not probe_mod.overrules(-math.inf, no_lower, 5.0) and not probe_mod.overrules(3.0, no_lower, math.nan)
+
+
+def test_check_lower_bound_holds_with_its_confidence():
+    """Heavy-tailed unbiased estimates (lognormal with E = Z = 1, sigma 3): the bound is below ln Z = 0
+    in at least 95 % of trials for every number of probes; without samples it is -inf."""
+    rng = np.random.default_rng(0)
+    sigma = 3.0
+    for k in (1, 2, 4, 16):
+        ln = rng.normal(-sigma ** 2 / 2, sigma, size=(4000, k))
+        covered = np.mean([probe_mod.check_lower_bound(row) < 0.0 for row in ln])
+        assert covered >= probe_mod.CHECK_CONFIDENCE
+    # not vacuous: it comes within a few nats of ln Z when the probes agree
+    assert probe_mod.check_lower_bound([0.0] * 16) > -0.3
+    assert probe_mod.check_lower_bound([]) == -math.inf
+
+
 def test_unsatisfiable_formula_gives_minus_infinity():
     f = Formula.from_clauses([[1, 2], [-1, 2], [1, -2], [-1, -2], [3, 4]], 4)
     res = _run(f, max_width=0, max_vars=0, budget=1e6)

@@ -30,6 +30,8 @@ from bpcount.probe import (
     DEFAULT_PROBE_BUDGET,
     DEFAULT_PROBE_MAX_BUDGET,
     DEFAULT_PROBE_TARGET_RSE,
+    check_lower_bound,
+    overrules,
     probe_log_count,
 )
 from bpcount.sat import (
@@ -100,6 +102,10 @@ class CountOptions:
     # but the relative standard error of their mean is above probe_target_rse, probing goes on until it is
     # within it or until this much work is spent (≤ probe_budget: no extension)
     probe_target_rse: float | None = DEFAULT_PROBE_TARGET_RSE  # that target (None or inf: no extension)
+    probe_check: bool = True  # where fewer than 4 probes finished within probe_budget, probing goes on (as
+    # for the extension) and the engine still answers, unless it is far above the probes' mean (by more
+    # than 5 nats and 10 % of it) or below the lower bound their values give with 95 % confidence
+    # (bpcount.probe.overrules); then the probes answer
     bound_budget: float = DEFAULT_BOUND_BUDGET  # work (reference-machine seconds) for the mini-bucket upper
     # bound on what goes to the engine (bpcount.bounds); estimates are projected into [lower, upper]; 0: off
     on_nonconvergence: str = "report"  # report | error
@@ -413,13 +419,16 @@ def _probe(base: CountResult, r: Residual, bounds: tuple[float, float], opts: Co
     try:
         res = probe_log_count(r.num_vars, r.lits, r.clause_ptr, r.log_phi, budget=opts.probe_budget,
                               max_budget=opts.probe_max_budget, target_rse=opts.probe_target_rse,
-                              seed=opts.seed)
+                              check=opts.probe_check, seed=opts.seed)
     except (MemoryError, ValueError, RecursionError) as exc:  # probes are optional: the engine estimates
         stats["probe"] = {"used": False, "error": f"{type(exc).__name__}: {exc}"}
         return replace(base, stats=stats)
     info = {"used": res.ln_count is not None, "probes": res.probes, "random_choices": res.random_choices,
             "rel_se": None if res.rel_se is None else round(res.rel_se, 6), "sat_calls": res.sat_calls,
             "work": round(res.work, 6), "seconds": round(res.seconds, 6)}
+    if res.ln_check is not None and res.ln_check > -math.inf:  # a check on the engine (_checked)
+        info["check"] = round(r.ln_offset + res.ln_check, 6)
+        info["check_lower"] = round(r.ln_offset + check_lower_bound(res.ln_samples), 6)
     stats["probe"] = info
     if res.ln_count is None:
         return replace(base, stats=stats)
@@ -650,9 +659,33 @@ def count(
 
 
 def _finish(engine: Engine, pending: list[_Pending], opts: CountOptions) -> Iterator[CountResult]:
-    _run_engine(engine, [p for p in pending if p.simplified is not None], opts)
+    todo = [p for p in pending if p.simplified is not None]
+    _run_engine(engine, todo, opts)
+    for p in todo:
+        p.result = _checked(p.result, p.bounds)
     for p in pending:
         yield p.result
+
+
+def _checked(result: CountResult, bounds: tuple[float, float]) -> CountResult:
+    """``result`` (an engine's estimate) with the search probes' check applied: where the probes that
+    went on past the budget (``stats['probe']``: ``check``, ln of their mean; ``check_lower``, the lower
+    bound their values give with 95 % confidence) put the count far below the engine's estimate, or
+    the engine below that bound (:func:`bpcount.probe.overrules`), their mean answers instead,
+    projected into the proven ``bounds``; ``stats['probe']['overruled']`` keeps the engine's estimate."""
+    probe = result.stats.get("probe") or {}
+    check = probe.get("check")
+    if (result.status != "ok" or result.ln_count is None or check is None
+            or not overrules(check, probe.get("check_lower", -math.inf), result.ln_count)):
+        return result
+    stats = dict(result.stats)
+    stats["probe"] = {**probe, "used": True, "overruled": {"ln_count": result.ln_count,
+                                                           "clamped_from": stats.pop("clamped_from", None)}}
+    side = "far above the mean" if result.ln_count > check else "below the 95 % lower bound"
+    note = (f"the {result.method} engine's estimate {result.ln_count:.6g} is {side} of "
+            f"{probe['probes']} search probes (mean {check:.6g}); the probes answer")
+    ln, warnings = _clamp(check, bounds, stats, result.warnings + (note,))
+    return replace(result, ln_count=ln, warnings=warnings, stats=stats)
 
 
 def _run_engine(engine: Engine, todo: list[_Pending], opts: CountOptions) -> None:

@@ -81,6 +81,26 @@ heavy-tailed estimate's error with few probes; on random 3-CNF (``examples/examp
 near 0.45 however many probes run, so such formulas take the whole ``max_budget``. With a fixed
 seed the answer is the same on every machine and under any load (a wall-clock limit of
 :data:`WALL_LIMIT_FACTOR` × the budget, × the extended one once probing goes on, is the backstop).
+
+**Check.** Where fewer than ``min_probes`` finish within ``budget`` (``check=True``, the pipeline's
+default), probing goes on as in the extension, the probe under way included, and their mean is
+kept as ``ln_check``: too few for an answer, the engine still answers, but a check on it
+(:func:`overrules`). Below: the probes are unbiased, so by Markov's inequality their values give a
+lower bound on ln Z that holds with 95 % confidence (:func:`check_lower_bound`); an engine estimate
+under it is overruled. Above: no such bound exists (a few probes' mean tends to run *below* ln Z),
+so an engine estimate is overruled only when it is above their mean by more than
+:data:`CHECK_MIN_GAP` nats and :data:`CHECK_REL_GAP` of it. Overruled, the probes' mean answers.
+The constants were chosen on the train and val splits with smaller budgets than 2 s, which put many
+formulas in this case (``benchmarks/probe_budget.py``'s check table,
+``benchmarks/results/probe_budget_*.md``, runs of 3 train and 4 val seeds): at 0.1 / 0.25 / 0.5 / 1 /
+2 s the probes overruled the BPNN on 47 / 49 / 28 / 9 / 3 train runs and 8 / 8 / 0 / 0 / 0 val runs
+and were closer to the label every time (at 2 s, train's s38417 circuits, where the BPNN is 4 and
+9.5 nats low: RMSE 7.3 → 5.1 over their 6 runs). A gap in nats alone (2 to 20 tried, ad hoc on the
+same runs) also overruled the BPNN where it was closer: on the s38417 circuits (10⁴ variables,
+ln Z ≈ 1150) a few probes' mean ran up to 28 nats low (on val's s38417_3_2, where the BPNN is 0.13
+high, up to 14). The check was built for three MC2022 formulas (*test*: ``benchmarks/README.md``)
+where one probe takes 1–2 s of work and the BPNN was 150–390 nats high. Its wall-clock backstop is
+:data:`CHECK_WALL_FACTOR` × ``max_budget``.
 """
 
 from __future__ import annotations
@@ -132,6 +152,23 @@ DEFAULT_MIN_PROBES = 4
 
 #: Wall-clock backstop as a multiple of the work budget (as the search's).
 WALL_LIMIT_FACTOR = 5.0
+
+#: Wall-clock backstop of the check (``check``) as a multiple of ``max_budget``, when that is later than
+#: :data:`WALL_LIMIT_FACTOR` × ``budget``: lower than the extension's, since the check runs on every
+#: formula the engine answers, and the SAT calls of a small, hard formula can take far longer than
+#: their charge (mc2022_track1_141: 9 calls, 6.7 s of work, 40 s of wall time under 5 × 8 s).
+CHECK_WALL_FACTOR = 2.0
+
+#: The check on the engine (*Check* in the module docstring): the probes overrule an engine estimate
+#: above the probes' ln-mean by more than both this many nats ...
+CHECK_MIN_GAP = 5.0
+
+#: ... and this share of the probes' |ln-mean| (0.1: the engine's count above the probes' to the power 1.1).
+CHECK_REL_GAP = 0.1
+
+#: The probes also overrule an engine estimate below the lower bound on ln Z that their values give
+#: with this confidence (:func:`check_lower_bound`).
+CHECK_CONFIDENCE = 0.95
 
 #: Decisions a probe takes in a row, without simplifying between them, in a component whose stuck set
 #: (where elimination got stuck) holds at least ``run_min_stuck`` variables (default
@@ -196,7 +233,10 @@ class ProbeResult:
     (reference-machine seconds charged); ``seconds`` (wall); ``nodes`` (simplifications) and
     ``node_edges`` (literal occurrences of the formulas they simplified), dropped probes included.
     ``sample_work``: the work charged when each finished probe ended (so the answer a smaller budget
-    would give, with the same seed, is that of the probes finished within it).
+    would give, with the same seed, is that of the probes finished within it). ``ln_check``: with
+    ``check``, where ``ln_count`` is None because fewer than ``min_probes`` finished within the
+    budget, ln of the mean of every probe finished within ``max_budget`` (nats; None without one):
+    not an answer, a check on the engine's (:func:`overrules`).
     """
 
     ln_count: float | None
@@ -209,6 +249,7 @@ class ProbeResult:
     nodes: int = 0
     node_edges: int = 0
     sample_work: tuple[float, ...] = ()
+    ln_check: float | None = None
 
     @property
     def probes(self) -> int:
@@ -383,9 +424,32 @@ def relative_standard_error(ln_samples: list[float]) -> float:
     return float(ratio.std(ddof=1) / math.sqrt(len(ln)))
 
 
+def check_lower_bound(ln_samples: list[float] | tuple[float, ...], confidence: float = CHECK_CONFIDENCE) -> float:
+    """ln of a lower bound on Z that K independent unbiased probes' values ``ln_samples`` (nats) give
+    with probability at least ``confidence`` (−inf without samples). By Markov's inequality a
+    nonnegative unbiased estimate exceeds c·Z with probability at most 1/c, so (δ = 1 − confidence,
+    split between the two by a union bound) ln Z > ln mean − ln(2/δ) and ln Z > min_k ln Ẑ_k −
+    ln(2/δ)/K, each with probability ≥ 1 − δ/2. Nominal where a stopping rule looked at the values."""
+    if not len(ln_samples):
+        return -math.inf
+    ln = np.asarray(ln_samples, dtype=np.float64)
+    slack = math.log(2.0 / (1.0 - confidence))
+    return float(max(np.logaddexp.reduce(ln) - math.log(len(ln)) - slack, ln.min() - slack / len(ln)))
+
+
+def overrules(ln_probes: float, ln_lower: float, ln_engine: float) -> bool:
+    """Whether the probes' check overrules the engine's estimate ``ln_engine`` (all nats, whole
+    formula): the engine is above the probes' ln-mean ``ln_probes`` by more than :data:`CHECK_MIN_GAP`
+    and more than :data:`CHECK_REL_GAP` · |``ln_probes``|, or below the probes' lower bound
+    ``ln_lower`` (:func:`check_lower_bound`); *Check* in the module docstring."""
+    if not (math.isfinite(ln_probes) and math.isfinite(ln_engine)):
+        return False
+    return ln_engine - ln_probes > max(CHECK_MIN_GAP, CHECK_REL_GAP * abs(ln_probes)) or ln_engine < ln_lower
+
+
 def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
                     *, budget: float = DEFAULT_PROBE_BUDGET, max_budget: float | None = None,
-                    target_rse: float | None = None, max_probes: int = DEFAULT_MAX_PROBES,
+                    target_rse: float | None = None, check: bool = False, max_probes: int = DEFAULT_MAX_PROBES,
                     min_probes: int = DEFAULT_MIN_PROBES, seed: int = 0, wall_limit: float | None = None,
                     max_width: int = DEFAULT_SEARCH_WIDTH, max_vars: int | None = None,
                     run: int = DEFAULT_RUN, run_min_stuck: int = HINT_MIN_STUCK,
@@ -402,10 +466,15 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
         max_budget, target_rse: where at least ``min_probes`` finished within ``budget`` but the
             relative standard error of their mean is above ``target_rse``, probing goes on until it
             is at most ``target_rse`` or until ``max_budget`` of work is spent (None: no extension).
+        check: where fewer than ``min_probes`` finished within ``budget``, probing goes on as well
+            (same stopping rule; at least ``min_probes`` needed to stop early) and the result's
+            ``ln_check`` holds their mean; ``ln_count`` stays None.
         max_probes, min_probes: most probes; fewest finished probes for an answer.
         seed: seed of the random side choices (same seed and budget: same answer everywhere).
         wall_limit: wall-clock seconds after which probing stops (None: :data:`WALL_LIMIT_FACTOR` ×
-            ``budget``, and × ``max_budget`` once extended; ``math.inf``: none).
+            ``budget``, and × ``max_budget`` once extended; with ``check``, at least
+            :data:`CHECK_WALL_FACTOR` × ``max_budget`` from the start, and no more while too few
+            probes finished within ``budget``; ``math.inf``: none).
         max_width, max_vars: elimination width and enumeration size at the nodes (as the search).
         run, run_min_stuck: decisions taken in a row in a component whose stuck set holds at least
             ``run_min_stuck`` variables (1: one decision per simplification everywhere).
@@ -427,7 +496,9 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
     # wall-clock backstops: before the extension and once in it
     deadline, extended_deadline = ((t0 + wall_limit,) * 2 if wall_limit is not None else
                                    (t0 + WALL_LIMIT_FACTOR * budget, t0 + WALL_LIMIT_FACTOR * limit))
-    st = _State(budget=budget, deadline=deadline, max_nodes=1 << 62, max_width=max_width,
+    if check and wall_limit is None:  # the probe under way when ``budget`` runs out may finish
+        deadline = max(deadline, t0 + CHECK_WALL_FACTOR * limit)
+    st = _State(budget=limit if check else budget, deadline=deadline, max_nodes=1 << 62, max_width=max_width,
                 max_vars=DEFAULT_EXACT_MAX_VARS if max_vars is None else max_vars, model=work_model,
                 max_depth=num_vars)  # each decision fixes a variable: no path is deeper
     samples: list[float] = []
@@ -459,26 +530,32 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
                     sample_work.append(st.work)
                     random_choices += walk.random_choices
                     # enough probes, but their mean not yet within the target: go on past ``budget``
-                    # (and once it is within, stop at once)
+                    # (and once it is within, stop at once); with ``check``, too few within ``budget``
+                    # go on as well, at least until there are enough
+                    few = check and sum(w <= budget for w in sample_work) < min_probes
                     wide = (len(samples) >= min_probes and target_rse is not None
                             and relative_standard_error(samples) > target_rse)
+                    wide = wide or (few and len(samples) < min_probes)
                     st.budget = limit if wide else budget
-                    if wide and st.deadline < extended_deadline:
+                    if wide and not few and st.deadline < extended_deadline:
                         st.deadline = extended_deadline
                         meter.move_deadline(extended_deadline)
                     if ln == -math.inf:  # the first call found no model: the count is 0
                         break
-    ln_count = rel_se = None
-    if samples and (len(samples) >= min_probes or samples[-1] == -math.inf):
+    ln_count = rel_se = ln_check = None
+    answered = (sum(w <= budget for w in sample_work) if check else len(samples)) >= min_probes
+    if samples and (answered or samples[-1] == -math.inf):
         ln_count = float(np.logaddexp.reduce(samples) - math.log(len(samples)))
-    if len(samples) >= 2 and ln_count is not None and ln_count > -math.inf:
+    elif samples and check:
+        ln_check = float(np.logaddexp.reduce(samples) - math.log(len(samples)))
+    if len(samples) >= 2 and (ln_count is not None or ln_check is not None):
         rel_se = relative_standard_error(samples)
     return ProbeResult(ln_count, tuple(samples), rel_se, random_choices,
                        0 if oracle is None else oracle.calls, st.work, time.monotonic() - t0, st.nodes, node_edges,
-                       tuple(sample_work))
+                       tuple(sample_work), ln_check)
 
 
-__all__ = ["DEFAULT_MAX_PROBES", "DEFAULT_MIN_PROBES", "DEFAULT_PREFER_INPUTS", "DEFAULT_PROBE_BUDGET",
+__all__ = ["CHECK_CONFIDENCE", "CHECK_MIN_GAP", "CHECK_REL_GAP", "CHECK_WALL_FACTOR", "check_lower_bound", "overrules", "DEFAULT_MAX_PROBES", "DEFAULT_MIN_PROBES", "DEFAULT_PREFER_INPUTS", "DEFAULT_PROBE_BUDGET",
            "DEFAULT_PROBE_MAX_BUDGET", "DEFAULT_PROBE_TARGET_RSE", "relative_standard_error",
            "DEFAULT_PROBE_WORK_MODEL",
            "WALL_LIMIT_FACTOR", "ProbeResult", "ProbeWorkModel", "probe_log_count"]

@@ -90,6 +90,9 @@ def _probe_summary(r: CountResult) -> str | None:
         return None
     se = info.get("rel_se")
     spread = "" if se is None else f", relative standard error {se:.3g}"
+    if info.get("overruled"):
+        return (f"estimated by {info['probes']} search probes{spread} (they overruled the {r.method} engine's "
+                f"{info['overruled']['ln_count']:.6g})")
     return f"estimated by {info['probes']} search probes{spread} (the {r.method} engine did not run)"
 
 

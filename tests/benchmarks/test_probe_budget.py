@@ -59,6 +59,34 @@ def test_extend_few_goes_on_where_too_few_ended(probe_budget_script):
     assert spent == 4.0 and ln == pytest.approx(float(np.logaddexp.reduce(samples[:4]) - math.log(4)))
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_checked_answer_is_what_the_library_answers(probe_budget_script, seed):
+    """Where too few probes end within the budget, the check's mean (the library's ``ln_check``) is what
+    the script reads off one long run, and it overrules an engine far above it or below the probes'
+    lower bound only."""
+    from bpcount.probe import CHECK_MIN_GAP, check_lower_bound
+
+    f = _formula(seed)
+    full = _probe(f, budget=1e6, max_probes=40, seed=seed)
+    samples, work = list(full.ln_samples), list(full.sample_work)
+    cases = 0
+    for lo in range(0, 3):  # fewer than 4 probes end within the budget
+        budget = work[0] / 2 if lo == 0 else (work[lo - 1] + work[lo]) / 2
+        for max_budget in ((work[2] + work[3]) / 2, (work[20] + work[21]) / 2):
+            for target in (None, 0.05, 1.0):
+                res = _probe(f, budget=budget, max_budget=max_budget, target_rse=target, seed=seed, max_probes=40,
+                             check=True)
+                assert res.ln_count is None and res.ln_check is not None
+                low = check_lower_bound(res.ln_samples)
+                for engine, fires in ((res.ln_check + 2 * CHECK_MIN_GAP, True), (res.ln_check + 1.0, False),
+                                      (low - 0.1, True), (low + 0.1, False)):
+                    ln, used = probe_budget_script.checked_answer(samples, work, engine, budget, max_budget, 4,
+                                                                  target)
+                    assert used is fires and ln == pytest.approx(res.ln_check if fires else engine, abs=1e-12)
+                cases += 1
+    assert cases == 18
+
+
 def test_saved_runs_are_scored_together(tmp_path, probe_budget_script):
     rows = []
     for name, truth in (("a.cnf", 10.0), ("b.cnf", 20.0)):
@@ -78,6 +106,7 @@ def test_saved_runs_are_scored_together(tmp_path, probe_budget_script):
     assert text.count("\n| 4 | none | ") == 2 and text.count("\n| 4 | 0.1 | ") == 2
     # at b = 2 three probes ended (the engine, +3, answers); at b = 4 all five: ln of their mean
     assert "| 2 | 3 (0/4) |" in text
+    assert "The check (`--probe-check`" in text and "\n| 2 | 4 | 3 | 3 | 0 (0) |" in text
     rows[1]["name"] = "c.cnf"
     second.write_text("".join(json.dumps(x) + "\n" for x in rows))
     with pytest.raises(SystemExit):

@@ -83,12 +83,16 @@ DEFAULT_METHOD = "bpnn"
               help="Where at least 4 probes finish within --probe-budget but the relative standard error of "
                    "their mean is above --probe-target-rse, probing goes on until it is within the target or "
                    "until this many seconds of work are spent (then all finished probes answer). Formulas with "
-                   "fewer than 4 probes within --probe-budget are left to the engine, as without it. At most "
+                   "fewer than 4 probes within --probe-budget are left to the engine (see --probe-check). At most "
                    "--probe-budget: no extension.")
 @click.option("--probe-target-rse", type=click.FloatRange(min=0.0), default=DEFAULT_PROBE_TARGET_RSE,
               show_default=True,
               help="The relative standard error of the probes' mean (estimated from their spread) that ends "
                    "probing before --probe-max-budget; 0.2 is about +-0.18 nats. inf: no extension.")
+@click.option("--probe-check/--no-probe-check", default=True, show_default=True,
+              help="Where fewer than 4 probes finish within --probe-budget, probing goes on (as above) as a "
+                   "check on the engine: the engine answers unless its estimate is far above the probes' mean "
+                   "(by more than 5 nats and 10%% of it), when the probes answer.")
 @click.option("--bound-budget", type=click.FloatRange(min=0.0), default=DEFAULT_BOUND_BUDGET, show_default=True,
               help="Seconds (work on the reference machine, like --search-budget) for a proven upper bound "
                    "on what the method estimates, by weighted mini-bucket elimination. Estimates are kept "
@@ -154,6 +158,7 @@ def count_command(inputs, fmt, verbose, quiet, task, tmpdir, maxrss, **kw):
     opt_line += (f" exact_width={options.exact_max_width} search_budget={options.search_budget:g}"
                  f" probe_budget={options.probe_budget:g}"
                  f" probe_max_budget={options.probe_max_budget:g} probe_target_rse={options.probe_target_rse:g}"
+                 f" probe_check={'on' if options.probe_check else 'off'}"
                  f" bound_budget={options.bound_budget:g}")
     report = Report(fmt=fmt, out=sys.stdout, err=sys.stderr, options_line=opt_line, verbose=verbose)
     signal.signal(signal.SIGTERM, _raise_interrupt)
