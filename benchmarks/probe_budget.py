@@ -20,6 +20,11 @@ above the target) for each larger budget and each of ``--targets``, next to the 
 goes on where fewer finished (``few = yes``; not what the library does), per seed with the mean work
 spent.
 
+It also scores the check (``--probe-check``: where fewer than ``--base-min`` probes ended within a
+budget b, probing goes on up to 4b and the probes' mean overrules the engine where
+``bpcount.probe.overrules`` says so) at each of ``--check-bases``: smaller budgets than the library's
+put more formulas in that case.
+
 ``--raw FILE`` keeps each formula's probe samples and their work (JSON lines); ``--from-raw
 A,B,…`` scores saved runs of the same formulas together (one run per seed, e.g. seeds run as
 separate processes) without probing again.

@@ -400,6 +400,27 @@ def test_the_probes_check_overrules_only_an_engine_far_from_them(monkeypatch):
     assert asked[-1] is False and all(asked[:-1])  # the option reaches the probes
 
 
+def test_a_bpnn_whose_gate_base_is_below_the_lower_bound_answers_the_bound():
+    """The model's corrections start from an artefact there: the proven lower bound answers (as gate BP's
+    projection does), with a warning and the model's own estimate kept; a base within the bounds, or
+    no base (BP), leaves the estimate as it is."""
+    from bpcount.estimate import CountResult, _with_engine
+
+    r = CountResult(file="f.cnf", status="ok", method="bpnn")
+    out = {"ln_count": 30.0, "converged": True, "iterations": 38, "residual": 0.0, "timed_out": False,
+           "stats": {"gate_base": -900.0}}
+    got = _with_engine(r, out, 0.0, CountOptions(method="bpnn"), (1.6, 500.0))
+    assert got.ln_count == 1.6 and got.stats["model_estimate"] == 30.0 and "below the proven lower bound" in got.warnings[0]
+    for stats in ({"gate_base": 2.0}, {}):
+        got = _with_engine(r, {**out, "stats": stats}, 0.0, CountOptions(method="bpnn"), (1.6, 500.0))
+        assert got.ln_count == 30.0 and "model_estimate" not in got.stats and not got.warnings
+    # the shipped model's engine reports its base
+    f = _random_3cnf(np.random.default_rng(4), 60, 180)
+    (e,) = count([f], options=CountOptions(method="bpnn", exact_max_width=0, enum_models=0, search_budget=0,
+                                           probe_budget=0))
+    assert e.estimator == "bpnn" and math.isfinite(e.stats["gate_base"])
+
+
 def test_search_probes_are_seeded():
     rng = np.random.default_rng(4)
     f = _random_3cnf(rng, 60, 180)

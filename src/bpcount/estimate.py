@@ -4,8 +4,9 @@ Pipeline per input: read (own DIMACS reader) → projection/weight policy → ex
 budgeted SAT check and model enumeration (optional) → budgeted exact search (optional) → proven
 bounds on what is left (:func:`proven_bounds`) → budgeted search probes (optional; an estimate,
 :mod:`bpcount.probe`) → batched engine (BP, BPNN or neighbourhood BP) on the residuals the probes
-did not answer, up to ``batch_size`` formulas at once, each estimate projected into its bounds →
-results in input order. With ``jobs`` > 1 the per-input stages before the engine run in worker
+did not answer, up to ``batch_size`` formulas at once, each estimate projected into its bounds (a
+BPNN whose gate-BP base is below the lower bound answers that bound, :func:`_with_engine`) → the
+probes' check, where too few probes finished to answer (:func:`_checked`) → results in input order. With ``jobs`` > 1 the per-input stages before the engine run in worker
 processes (:mod:`bpcount.parallel`) while the engine runs here. One unreadable file, or one whose
 preparation fails unexpectedly, gives a result with ``status="error"``; the others are still counted.
 
@@ -572,6 +573,9 @@ class Engine:
 
                 res = estimate_graph(self.model, graph)
                 timed_out = False
+                if res.base_log_z is not None:  # the gate-BP value the readout starts from (_with_engine)
+                    extra = [{"gate_base": z} if math.isfinite(z) else {}
+                             for z in res.base_log_z.double().cpu().tolist()]
             else:
                 from bpcount.loopy import estimate_graph
 
@@ -805,8 +809,20 @@ def feasible_range(residual: Residual) -> tuple[float, float]:
 
 def _with_engine(result: CountResult, out: dict, share: float, opts: CountOptions,
                  bounds: tuple[float, float] = (-math.inf, math.inf)) -> CountResult:
+    """``result`` with the engine's ``out`` for it, projected into the proven ``bounds``. A BPNN whose
+    gate-BP base (``stats['gate_base']``) is below the proven lower bound answers that bound, as gate
+    BP (``--method bp``) does there: its learned corrections start from a value known to be an
+    artefact, and on such formulas they were never closer than the bound (benchmarks/README.md,
+    *seventeenth session*); ``stats['model_estimate']`` keeps the model's own value."""
     stats = {**result.stats, **out["stats"]}
-    ln, warnings = _clamp(out["ln_count"], bounds, stats, result.warnings)
+    ln, warnings = out["ln_count"], result.warnings
+    base = stats.get("gate_base")
+    if base is not None and math.isfinite(ln) and base < bounds[0]:
+        stats["model_estimate"] = ln
+        warnings += (f"the model's gate-BP base {base:.6g} is below the proven lower bound {bounds[0]:.6g}; "
+                     "the bound answers, as gate BP's would",)
+        ln = bounds[0]
+    ln, warnings = _clamp(ln, bounds, stats, warnings)
     res = replace(result, ln_count=ln, warnings=warnings, converged=out["converged"], iterations=out["iterations"],
                   residual=out["residual"], seconds=result.seconds + share, stats=stats)
     if out["timed_out"]:

@@ -53,6 +53,11 @@ def sat_work_script():
 
 
 @pytest.fixture(scope="module")
+def base_below_bound_script():
+    return load_script("base_below_bound")
+
+
+@pytest.fixture(scope="module")
 def probe_work_script():
     return load_script("probe_work")
 

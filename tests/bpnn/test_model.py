@@ -264,3 +264,8 @@ def test_base_when_converged_keeps_the_gate_bp_value_of_converged_formulas():
     res = estimate_graph(model, graph)
     assert bool(res.converged[trusted].all())
     torch.testing.assert_close(res.log_z, out, rtol=0, atol=0)
+    # and the gate-BP value it starts from, before the projection onto the feasible range
+    torch.testing.assert_close(res.base_log_z, base.raw, rtol=0, atol=0)
+    kept = base.clamped == 0
+    assert bool((base.log_z[kept] == base.raw[kept]).all()) and bool((base.log_z[~kept] != base.raw[~kept]).all())
+    assert estimate_graph(BPNN(BPNNConfig(num_layers=2)).double(), graph).base_log_z is None  # no gate base

@@ -237,6 +237,8 @@ def test_search_probe_answers_are_reported(runner, tmp_path):
     assert text.exit_code == 0 and "search probes" in text.stdout and "bp engine did not run" in text.stdout
     mcc = runner.invoke(cli, ["--format", "mcc"] + base)
     assert "c o estimated by " in mcc.stdout and "probe_budget=0.5 probe_max_budget=0 " in mcc.stdout
+    assert " probe_check=on " in mcc.stdout
+    assert " probe_check=off " in runner.invoke(cli, ["--format", "mcc", "--no-probe-check"] + base).stdout
     assert "s SATISFIABLE" in mcc.stdout and "c s approx double log10" in mcc.stdout
     rec = json.loads(runner.invoke(cli, ["--format", "jsonl"] + base).stdout)
     assert rec["estimator"] == "probes" and rec["stats"]["probe"]["probes"] >= 4

@@ -21,6 +21,8 @@ class BPNNResult:
       estimate is the converged gate-BP base (``base_when_converged``).
     * ``iterations``: message updates run (warm-up BP iterations + BPNN-D layers), int64.
     * ``residual``: max |λ^K − λ^{K−1}| of the last layer (graph dtype).
+    * ``base_log_z``: float64 gate-BP Bethe ln Z (incl. ``ln_offset``, before any projection) that
+      the model's readout starts from, or None for a model without a gate base.
     """
 
     log_z: torch.Tensor
@@ -28,6 +30,7 @@ class BPNNResult:
     converged: torch.Tensor
     iterations: torch.Tensor
     residual: torch.Tensor
+    base_log_z: torch.Tensor | None = None
 
 
 def estimate_graph(model: BPNN, graph: FactorGraphBatch, *, check_every: int = 10) -> BPNNResult:
@@ -65,4 +68,4 @@ def estimate_graph(model: BPNN, graph: FactorGraphBatch, *, check_every: int = 1
     # where the output is the converged gate-BP base, that is the fixed point the answer comes from
     converged = (out.residual < cfg.tol) | out.base_used
     return BPNNResult(log_z=out.log_z, bethe_log_z=out.bethe_log_z, converged=converged,
-                      iterations=iters, residual=out.residual)
+                      iterations=iters, residual=out.residual, base_log_z=out.base_raw)

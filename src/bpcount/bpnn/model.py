@@ -117,6 +117,8 @@ class BPNNOutput:
     * ``lam``: (E,) last layer's messages.
     * ``base_used``: (B,) bool, the output *is* the converged gate-BP base (``base_when_converged``);
       all False otherwise.
+    * ``base_raw``: (B,) float64 gate-BP Bethe ln Z before its projection (:attr:`GateBase.raw`), or
+      None (no gate base, or a cached one).
     """
 
     log_z: torch.Tensor
@@ -124,6 +126,7 @@ class BPNNOutput:
     residual: torch.Tensor
     lam: torch.Tensor
     base_used: torch.Tensor
+    base_raw: torch.Tensor | None = None
 
 
 def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
@@ -236,11 +239,13 @@ class GateBase:
     * ``clamped``: 1 where that projection moved the value (the Bethe value was an artefact).
     * ``unconverged``: 1 where the last iteration still moved a message by more than
       :data:`UNCONVERGED_TOL`.
+    * ``raw``: the Bethe ln Z before that projection (None when read from cached rows).
     """
 
     log_z: torch.Tensor
     clamped: torch.Tensor
     unconverged: torch.Tensor
+    raw: torch.Tensor | None = None
 
     def stack(self) -> torch.Tensor:
         """(B, 3) float64, for caching one formula's row (see :meth:`from_rows`)."""
@@ -278,7 +283,7 @@ def gate_base(graph: FactorGraphBatch, iters: int, damping: float) -> GateBase:
         lower = torch.where(weighted, torch.full_like(upper, -torch.inf), g.ln_offset)
         clamped_z = torch.minimum(torch.maximum(log_z, lower), upper)
         return GateBase(log_z=clamped_z, clamped=(clamped_z != log_z).to(torch.float64),
-                        unconverged=(moving > UNCONVERGED_TOL).to(torch.float64))
+                        unconverged=(moving > UNCONVERGED_TOL).to(torch.float64), raw=log_z)
 
 
 class Readout(nn.Module):
@@ -443,7 +448,7 @@ class BPNN(nn.Module):
         if self.readout.base_when_converged and base is not None:
             base_used = base.trusted
         return BPNNOutput(log_z=log_z, bethe_log_z=feats[-1]["bethe"], residual=residual, lam=traj[-1],
-                          base_used=base_used)
+                          base_used=base_used, base_raw=None if base is None else base.raw)
 
     def forward(self, graph: FactorGraphBatch, base: GateBase | None = None) -> BPNNOutput:
         """Estimate ln Z for every formula of ``graph`` (K unrolled layers, no host sync; the gate

@@ -92,7 +92,8 @@ DEFAULT_METHOD = "bpnn"
 @click.option("--probe-check/--no-probe-check", default=True, show_default=True,
               help="Where fewer than 4 probes finish within --probe-budget, probing goes on (as above) as a "
                    "check on the engine: the engine answers unless its estimate is far above the probes' mean "
-                   "(by more than 5 nats and 10%% of it), when the probes answer.")
+                   "(by more than 5 nats and 10% of it) or below the lower bound their values give with 95% "
+                   "confidence; then the probes' mean answers.")
 @click.option("--bound-budget", type=click.FloatRange(min=0.0), default=DEFAULT_BOUND_BUDGET, show_default=True,
               help="Seconds (work on the reference machine, like --search-budget) for a proven upper bound "
                    "on what the method estimates, by weighted mini-bucket elimination. Estimates are kept "
