@@ -535,9 +535,9 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
                     few = check and sum(w <= budget for w in sample_work) < min_probes
                     wide = (len(samples) >= min_probes and target_rse is not None
                             and relative_standard_error(samples) > target_rse)
-                    wide = wide or (few and len(samples) < min_probes)
-                    st.budget = limit if wide else budget
-                    if wide and not few and st.deadline < extended_deadline:
+                    go_on = wide or (few and len(samples) < min_probes)
+                    st.budget = limit if go_on else budget
+                    if go_on and not few and st.deadline < extended_deadline:
                         st.deadline = extended_deadline
                         meter.move_deadline(extended_deadline)
                     if ln == -math.inf:  # the first call found no model: the count is 0
@@ -548,14 +548,15 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
         ln_count = float(np.logaddexp.reduce(samples) - math.log(len(samples)))
     elif samples and check:
         ln_check = float(np.logaddexp.reduce(samples) - math.log(len(samples)))
-    if len(samples) >= 2 and (ln_count is not None or ln_check is not None):
+    if len(samples) >= 2 and ((ln_count is not None and ln_count > -math.inf) or ln_check is not None):
         rel_se = relative_standard_error(samples)
     return ProbeResult(ln_count, tuple(samples), rel_se, random_choices,
                        0 if oracle is None else oracle.calls, st.work, time.monotonic() - t0, st.nodes, node_edges,
                        tuple(sample_work), ln_check)
 
 
-__all__ = ["CHECK_CONFIDENCE", "CHECK_MIN_GAP", "CHECK_REL_GAP", "CHECK_WALL_FACTOR", "check_lower_bound", "overrules", "DEFAULT_MAX_PROBES", "DEFAULT_MIN_PROBES", "DEFAULT_PREFER_INPUTS", "DEFAULT_PROBE_BUDGET",
-           "DEFAULT_PROBE_MAX_BUDGET", "DEFAULT_PROBE_TARGET_RSE", "relative_standard_error",
-           "DEFAULT_PROBE_WORK_MODEL",
-           "WALL_LIMIT_FACTOR", "ProbeResult", "ProbeWorkModel", "probe_log_count"]
+__all__ = ["CHECK_CONFIDENCE", "CHECK_MIN_GAP", "CHECK_REL_GAP", "CHECK_WALL_FACTOR", "DEFAULT_MAX_PROBES",
+           "DEFAULT_MIN_PROBES", "DEFAULT_PREFER_INPUTS", "DEFAULT_PROBE_BUDGET", "DEFAULT_PROBE_MAX_BUDGET",
+           "DEFAULT_PROBE_TARGET_RSE", "DEFAULT_PROBE_WORK_MODEL", "ProbeResult", "ProbeWorkModel",
+           "WALL_LIMIT_FACTOR", "check_lower_bound", "overrules", "probe_log_count",
+           "relative_standard_error"]
