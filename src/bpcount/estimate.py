@@ -6,8 +6,9 @@ bounds on what is left (:func:`proven_bounds`) → budgeted search probes (optio
 :mod:`bpcount.probe`) → batched engine (BP, BPNN or neighbourhood BP) on the residuals the probes
 did not answer, up to ``batch_size`` formulas at once, each estimate projected into its bounds (a
 BPNN whose gate-BP base is below the lower bound answers that bound, :func:`_with_engine`) → the
-probes' check, where too few probes finished to answer (:func:`_checked`) → results in input order. With ``jobs`` > 1 the per-input stages before the engine run in worker
-processes (:mod:`bpcount.parallel`) while the engine runs here. One unreadable file, or one whose
+probes' check, where too few probes finished to answer (:func:`_checked`) → results in input
+order. With ``jobs`` > 1 the per-input stages before the engine run in worker processes
+(:mod:`bpcount.parallel`) while the engine runs here. One unreadable file, or one whose
 preparation fails unexpectedly, gives a result with ``status="error"``; the others are still counted.
 
 Timing: ``seconds`` is the formula's own reading/simplification/SAT time plus its share of the
