@@ -44,12 +44,13 @@ import numpy as np
 from probe_work import left_for_probes
 
 from bpcount.estimate import CountOptions, count
-from bpcount.probe import check_lower_bound, overrules, probe_log_count, relative_standard_error
-
-
-def ln_mean(ln_samples: list[float]) -> float:
-    """ln of the mean of exp(``ln_samples``) (nats; not empty)."""
-    return float(np.logaddexp.reduce(ln_samples) - math.log(len(ln_samples)))
+from bpcount.probe import (
+    check_lower_bound,
+    ln_mean,
+    overrules,
+    probe_log_count,
+    relative_standard_error,
+)
 
 
 def probe_answer(samples: list[float], work: list[float], budget: float, min_probes: int) -> float | None:

@@ -415,12 +415,17 @@ def _decide(comp: _Component, x: int, root: np.ndarray, st: _State, oracle: _Ora
     return weight, (x if positive else -x)
 
 
+def ln_mean(ln_samples: list[float] | tuple[float, ...] | np.ndarray) -> float:
+    """ln of the mean of exp(``ln_samples``) (nats; not empty): the probes' answer from their values."""
+    return float(np.logaddexp.reduce(ln_samples) - math.log(len(ln_samples)))
+
+
 def relative_standard_error(ln_samples: list[float]) -> float:
     """Relative standard error of the mean of exp(``ln_samples``) (inf with fewer than 2 samples)."""
     if len(ln_samples) < 2:
         return math.inf
     ln = np.asarray(ln_samples, dtype=np.float64)
-    ratio = np.exp(ln - (np.logaddexp.reduce(ln) - math.log(len(ln))))  # Ẑ_k / mean
+    ratio = np.exp(ln - ln_mean(ln))  # Ẑ_k / mean
     return float(ratio.std(ddof=1) / math.sqrt(len(ln)))
 
 
@@ -434,7 +439,7 @@ def check_lower_bound(ln_samples: list[float] | tuple[float, ...], confidence: f
         return -math.inf
     ln = np.asarray(ln_samples, dtype=np.float64)
     slack = math.log(2.0 / (1.0 - confidence))
-    return float(max(np.logaddexp.reduce(ln) - math.log(len(ln)) - slack, ln.min() - slack / len(ln)))
+    return float(max(ln_mean(ln) - slack, ln.min() - slack / len(ln)))
 
 
 def overrules(ln_probes: float, ln_lower: float, ln_engine: float) -> bool:
@@ -545,9 +550,9 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
     ln_count = rel_se = ln_check = None
     answered = (sum(w <= budget for w in sample_work) if check else len(samples)) >= min_probes
     if samples and (answered or samples[-1] == -math.inf):
-        ln_count = float(np.logaddexp.reduce(samples) - math.log(len(samples)))
+        ln_count = ln_mean(samples)
     elif samples and check:
-        ln_check = float(np.logaddexp.reduce(samples) - math.log(len(samples)))
+        ln_check = ln_mean(samples)
     if len(samples) >= 2 and ((ln_count is not None and ln_count > -math.inf) or ln_check is not None):
         rel_se = relative_standard_error(samples)
     return ProbeResult(ln_count, tuple(samples), rel_se, random_choices,
@@ -558,5 +563,5 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
 __all__ = ["CHECK_CONFIDENCE", "CHECK_MIN_GAP", "CHECK_REL_GAP", "CHECK_WALL_FACTOR", "DEFAULT_MAX_PROBES",
            "DEFAULT_MIN_PROBES", "DEFAULT_PREFER_INPUTS", "DEFAULT_PROBE_BUDGET", "DEFAULT_PROBE_MAX_BUDGET",
            "DEFAULT_PROBE_TARGET_RSE", "DEFAULT_PROBE_WORK_MODEL", "ProbeResult", "ProbeWorkModel",
-           "WALL_LIMIT_FACTOR", "check_lower_bound", "overrules", "probe_log_count",
+           "WALL_LIMIT_FACTOR", "check_lower_bound", "ln_mean", "overrules", "probe_log_count",
            "relative_standard_error"]
