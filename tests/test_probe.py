@@ -278,3 +278,44 @@ def test_inputs_first_keeps_the_expectation_on_circuits(monkeypatch):
         kw = {"max_width": 0, "max_vars": 0, "max_probes": 8, "budget": 1e6, "wall_limit": math.inf}
         changed += _run(f, prefer_inputs=True, **kw).ln_samples != _run(f, prefer_inputs=False, **kw).ln_samples
     assert changed >= 3
+
+
+def test_groups_keep_the_expectation(monkeypatch):
+    """Deciding exactly-one groups at once (``prefer_groups``) leaves E[Ẑ] = Z exactly, weighted or
+    not, on random formulas with planted groups (random polarity, some with an exclusion missing, so
+    that the clause is no group); group decisions did occur and did change the probes."""
+    from tests.test_onehot import one_hot
+
+    rng = np.random.default_rng(31)
+    decided = changed = 0
+    real = probe_mod._decide_group
+
+    def counting(*args, **kw):
+        nonlocal decided
+        decided += 1
+        return real(*args, **kw)
+
+    for t in range(40):
+        n = int(rng.integers(6, 10))
+        clauses: list[list[int]] = []
+        for start in range(0, n - 3, 4):
+            group = [int(v) * int(rng.choice([-1, 1])) for v in range(start + 1, start + 5)][: int(rng.integers(3, 5))]
+            planted = one_hot(group)
+            clauses += planted if rng.random() < 0.8 else planted[:-1]
+        clauses += [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(n, 3, replace=False) + 1]
+                    for _ in range(int(rng.integers(1, n)))]
+        if len({abs(x) for c in clauses for x in c}) < n:  # the probes take a residual: no free variable
+            continue
+        weighted = t % 2 == 1
+        f = Formula.from_clauses(clauses, n, weights=rng.uniform(0.05, 1.0, (n, 2)) if weighted else None)
+        truth = brute_log_count(f)
+        if truth == -math.inf:
+            continue
+        monkeypatch.setattr(probe_mod, "_decide_group", counting)
+        for groups in (True, False):
+            ln_e, _ = expected_value(f, monkeypatch, max_width=0, max_vars=0, prefer_groups=groups)
+            assert ln_e == pytest.approx(truth, abs=1e-9)
+        monkeypatch.undo()
+        kw = {"max_width": 0, "max_vars": 0, "max_probes": 8, "budget": 1e6, "wall_limit": math.inf}
+        changed += _run(f, prefer_groups=True, **kw).ln_samples != _run(f, prefer_groups=False, **kw).ln_samples
+    assert decided > 20 and changed >= 5

@@ -77,3 +77,8 @@ def kcnf_files(folder, count: int, *, seed: int, n: int, ratio: float) -> list[s
         path.write_text(make_formula("kcnf", seed=seed, index=i, n=n, ratio=ratio).to_dimacs())
         files.append(str(path))
     return files
+
+
+@pytest.fixture(scope="module")
+def probe_groups_script():
+    return load_script("probe_groups")
