@@ -6,7 +6,9 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
+from bpcount import onehot
 from bpcount.onehot import exactly_one_groups
 
 
@@ -41,9 +43,12 @@ def test_no_groups_without_binary_or_long_clauses():
     assert not exactly_one_groups(3, *_csr([[1, 2], [-1, -2], [2, 3]])).any
 
 
-def test_matches_the_reference_on_random_formulas():
+@pytest.mark.parametrize("max_pairs", [onehot.MAX_PAIRS, 7])
+def test_matches_the_reference_on_random_formulas(monkeypatch, max_pairs):
     """Planted groups (random polarity, sizes 3–6, some exclusions dropped) among random clauses:
-    the groups found are the reference's, each variable with its first group and literal."""
+    the groups found are the reference's, each variable with its first group and literal, whether
+    the clauses' pairs are looked up at once or a few clauses at a time."""
+    monkeypatch.setattr(onehot, "MAX_PAIRS", max_pairs)
     rng = np.random.default_rng(5)
     found = 0
     for _ in range(200):

@@ -258,6 +258,17 @@ def test_a_probe_path_may_be_deeper_than_the_search_allows(monkeypatch):
     assert res.probes == 1 and 0.0 < res.ln_count <= 1200 * math.log(2.0)
 
 
+def _switch_keeps_the_expectation(f: Formula, truth: float, monkeypatch, switch: str) -> bool:
+    """Asserts E[Ẑ] = ``truth`` exactly with the probe option ``switch`` on and off (branching all the
+    way down; undoes ``monkeypatch`` after); returns whether 8 probes with it on differ from 8 without."""
+    for on in (True, False):
+        ln_e, _ = expected_value(f, monkeypatch, max_width=0, max_vars=0, **{switch: on})
+        assert ln_e == pytest.approx(truth, abs=1e-9)
+    monkeypatch.undo()
+    kw = {"max_width": 0, "max_vars": 0, "max_probes": 8, "budget": 1e6, "wall_limit": math.inf}
+    return _run(f, **{switch: True}, **kw).ln_samples != _run(f, **{switch: False}, **kw).ln_samples
+
+
 def test_inputs_first_keeps_the_expectation_on_circuits(monkeypatch):
     """Branching on the circuit's inputs first (``prefer_inputs``) changes the paths on random
     circuits and leaves E[Ẑ] = Z exactly."""
@@ -271,12 +282,7 @@ def test_inputs_first_keeps_the_expectation_on_circuits(monkeypatch):
         truth = brute_log_count(f)
         if truth == -math.inf:
             continue
-        for prefer in (True, False):
-            ln_e, _ = expected_value(f, monkeypatch, max_width=0, max_vars=0, prefer_inputs=prefer)
-            assert ln_e == pytest.approx(truth, abs=1e-9)
-        monkeypatch.undo()
-        kw = {"max_width": 0, "max_vars": 0, "max_probes": 8, "budget": 1e6, "wall_limit": math.inf}
-        changed += _run(f, prefer_inputs=True, **kw).ln_samples != _run(f, prefer_inputs=False, **kw).ln_samples
+        changed += _switch_keeps_the_expectation(f, truth, monkeypatch, "prefer_inputs")
     assert changed >= 3
 
 
@@ -312,10 +318,5 @@ def test_groups_keep_the_expectation(monkeypatch):
         if truth == -math.inf:
             continue
         monkeypatch.setattr(probe_mod, "_decide_group", counting)
-        for groups in (True, False):
-            ln_e, _ = expected_value(f, monkeypatch, max_width=0, max_vars=0, prefer_groups=groups)
-            assert ln_e == pytest.approx(truth, abs=1e-9)
-        monkeypatch.undo()
-        kw = {"max_width": 0, "max_vars": 0, "max_probes": 8, "budget": 1e6, "wall_limit": math.inf}
-        changed += _run(f, prefer_groups=True, **kw).ln_samples != _run(f, prefer_groups=False, **kw).ln_samples
+        changed += _switch_keeps_the_expectation(f, truth, monkeypatch, "prefer_groups")
     assert decided > 20 and changed >= 5

@@ -21,6 +21,9 @@ from bpcount.simplify import index_ranges
 #: Longest clause examined as a group (its k(k − 1)/2 pairs are looked up).
 MAX_GROUP_SIZE = 64
 
+#: Most literal pairs looked up at once (memory: a few int64 arrays of this length).
+MAX_PAIRS = 1 << 22
+
 
 @dataclass(frozen=True)
 class OneHotGroups:
@@ -39,6 +42,21 @@ class OneHotGroups:
     @property
     def any(self) -> bool:
         return self.num_groups > 0
+
+
+def _complete(lits: np.ndarray, clause_ptr: np.ndarray, cand: np.ndarray, excluded: np.ndarray, key
+              ) -> np.ndarray:
+    """The clauses among ``cand`` (clause indices) whose every pair of literals has its key in
+    ``excluded`` (sorted), without a loop over clauses."""
+    size = np.diff(clause_ptr)[cand]
+    edge = index_ranges(clause_ptr[cand], size)
+    clause_of_edge = np.repeat(np.arange(len(cand)), size)
+    later = clause_ptr[cand][clause_of_edge] + size[clause_of_edge] - edge - 1  # positions after the edge
+    first = np.repeat(edge, later)  # every pair (i < j) of positions within each clause
+    second = first + 1 + (np.arange(int(later.sum())) - np.repeat(np.cumsum(later) - later, later))
+    found = np.isin(key(lits[first], lits[second]), excluded)
+    missing = np.bincount(np.repeat(clause_of_edge, later)[~found], minlength=len(cand))
+    return cand[missing == 0]
 
 
 def exactly_one_groups(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray,
@@ -69,17 +87,23 @@ def exactly_one_groups(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray,
         return (np.minimum(a, b) + num_vars) * stride + (np.maximum(a, b) + num_vars)
 
     # (¬p ∨ ¬q) excludes p ∧ q: key each binary clause by the pair it excludes
-    excluded = np.unique(key(-lits[clause_ptr[binary]], -lits[clause_ptr[binary] + 1]))
-    # every pair (i < j) of positions within each candidate clause, without a loop over clauses
+    p, q = -lits[clause_ptr[binary]], -lits[clause_ptr[binary] + 1]
+    excluded = np.unique(key(p, q))
+    # a clause of k literals can only be a group if each of them is excluded by k − 1 binary clauses
+    # (a cheap filter first: the pairs of every long clause could be many)
+    exclusions = np.bincount(np.concatenate([p, q]) + num_vars, minlength=stride)
     edge = index_ranges(clause_ptr[cand], size[cand])
-    clause_of_edge = np.repeat(np.arange(len(cand)), size[cand])
-    later = clause_ptr[cand][clause_of_edge] + size[cand][clause_of_edge] - edge - 1  # positions after
-    first = np.repeat(edge, later)
-    second = first + 1 + (np.arange(int(later.sum())) - np.repeat(np.cumsum(later) - later, later))
-    found = np.isin(key(lits[first], lits[second]), excluded)
-    # a clause is a group when none of its pairs is missing
-    missing = np.bincount(np.repeat(clause_of_edge, later)[~found], minlength=len(cand))
-    groups = cand[missing == 0]
+    fewest = np.minimum.reduceat(exclusions[lits[edge] + num_vars], np.cumsum(size[cand]) - size[cand])
+    cand = cand[fewest >= size[cand] - 1]
+    groups = [cand[:0]]
+    pairs = np.cumsum(size[cand] * (size[cand] - 1) // 2)
+    start = 0
+    while start < len(cand):  # chunks of candidates with at most MAX_PAIRS pairs (at least one clause)
+        before = int(pairs[start - 1]) if start else 0
+        stop = max(start + 1, int(np.searchsorted(pairs, before + MAX_PAIRS, side="right")))
+        groups.append(_complete(lits, clause_ptr, cand[start:stop], excluded, key))
+        start = stop
+    groups = np.concatenate(groups)
     if not len(groups):
         return OneHotGroups(group_of_var, literal_of_var, 0)
     g_edge = index_ranges(clause_ptr[groups], size[groups])
@@ -91,4 +115,4 @@ def exactly_one_groups(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray,
     return OneHotGroups(group_of_var, literal_of_var, len(groups))
 
 
-__all__ = ["MAX_GROUP_SIZE", "OneHotGroups", "exactly_one_groups"]
+__all__ = ["MAX_GROUP_SIZE", "MAX_PAIRS", "OneHotGroups", "exactly_one_groups"]
