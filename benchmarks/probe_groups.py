@@ -57,8 +57,10 @@ def labelled(opts: argparse.Namespace, ap: argparse.ArgumentParser) -> list[tupl
                      for r in csv.DictReader(fh) if r.get("status", "ok") == "ok" and r.get("ln_count")]
     if not rows:
         ap.error("no labelled formulas: give --labels (with ../shared/bench), --files or --extra-labels")
-    seen: set[Path] = set()  # labels.csv lists a few files twice: each is probed once
-    return [row for row in rows if not (row[0] in seen or seen.add(row[0]))]
+    first: dict[Path, tuple[Path, float, str]] = {}  # labels.csv lists a few files twice: probe each once
+    for row in rows:
+        first.setdefault(row[0], row)
+    return list(first.values())
 
 
 def rmse(errors: list[float]) -> float:

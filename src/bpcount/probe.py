@@ -632,7 +632,7 @@ def probe_log_count(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log
 
 
 __all__ = ["CHECK_CONFIDENCE", "CHECK_MIN_GAP", "CHECK_REL_GAP", "CHECK_WALL_FACTOR", "DEFAULT_MAX_PROBES",
-           "DEFAULT_MIN_PROBES", "DEFAULT_PREFER_GROUPS", "DEFAULT_PREFER_INPUTS", "DEFAULT_PROBE_BUDGET", "DEFAULT_PROBE_MAX_BUDGET",
-           "DEFAULT_PROBE_TARGET_RSE", "DEFAULT_PROBE_WORK_MODEL", "ProbeResult", "ProbeWorkModel",
-           "WALL_LIMIT_FACTOR", "check_lower_bound", "ln_mean", "overrules", "probe_log_count",
+           "DEFAULT_MIN_PROBES", "DEFAULT_PREFER_GROUPS", "DEFAULT_PREFER_INPUTS", "DEFAULT_PROBE_BUDGET",
+           "DEFAULT_PROBE_MAX_BUDGET", "DEFAULT_PROBE_TARGET_RSE", "DEFAULT_PROBE_WORK_MODEL", "ProbeResult",
+           "ProbeWorkModel", "WALL_LIMIT_FACTOR", "check_lower_bound", "ln_mean", "overrules", "probe_log_count",
            "relative_standard_error"]
