@@ -151,7 +151,7 @@ def test_estimates_outside_the_feasible_range_are_clamped():
     res = simplify(f, exact_max_vars=0, exact_max_width=0).residual
     lo, hi = feasible_range(res)
     assert lo == res.ln_offset and hi == pytest.approx(res.ln_offset + res.num_vars * math.log(2))
-    base = CountResult(file="f", status="ok", method="bp")
+    base = CountResult(file="f", status="ok", method="bp", satisfiable=True)  # a model is known: no warning of that
     for raw, want in ((-5e4, lo), (hi + 3.0, hi), (0.5 * (lo + hi), 0.5 * (lo + hi))):
         out = {"ln_count": raw, "converged": False, "iterations": 38, "residual": 1.0, "timed_out": False,
                "stats": {}}
@@ -406,7 +406,7 @@ def test_a_bpnn_whose_gate_base_is_below_the_lower_bound_answers_the_bound():
     no base (BP), leaves the estimate as it is."""
     from bpcount.estimate import CountResult, _with_engine
 
-    r = CountResult(file="f.cnf", status="ok", method="bpnn")
+    r = CountResult(file="f.cnf", status="ok", method="bpnn", satisfiable=True)  # no warning of an unknown
     out = {"ln_count": 30.0, "converged": True, "iterations": 38, "residual": 0.0, "timed_out": False,
            "stats": {"gate_base": -900.0}}
     got = _with_engine(r, out, 0.0, CountOptions(method="bpnn"), (1.6, 500.0))
@@ -456,3 +456,29 @@ def test_a_probe_answer_outside_the_proven_bounds_is_clamped_with_a_warning(monk
     (r,) = count([f], options=CountOptions(method="bp", exact_max_width=0, enum_models=0, search_budget=0))
     assert r.estimator == "probes" and r.ln_count == pytest.approx(r.ln_lower) and r.stats["clamped_from"] < r.ln_lower
     assert any("clamped to the proven lower bound" in w for w in r.warnings)
+
+
+def test_unknown_satisfiability_is_warned_and_settled_by_a_probe(monkeypatch):
+    """No model found (a SAT check with no budget, no probes): the estimate says it assumes one and the
+    MCC line says UNKNOWN. A search probe that finished found a model, even where too few finished to
+    answer: the formula is then satisfiable and nothing is warned. A full SAT check finds one too."""
+    import bpcount.estimate as estimate_mod
+    from bpcount.estimate import SATISFIABILITY_UNKNOWN
+    from bpcount.report import mcc_block
+
+    rng = np.random.default_rng(0)
+    clauses = [[int(v) * int(rng.choice([-1, 1])) for v in rng.choice(40, 3, replace=False) + 1] for _ in range(150)]
+    f = Formula.from_clauses(clauses, 40)
+    stages = dict(exact_max_vars=0, exact_max_width=0, enum_models=0, search_budget=0, bound_budget=0, method="bp")
+    (r,) = count([f], options=CountOptions(sat_budget=1e-9, probe_budget=0, **stages))
+    assert r.status == "ok" and r.satisfiable is None and SATISFIABILITY_UNKNOWN in r.warnings
+    assert "s UNKNOWN" in mcc_block(r)
+
+    real = estimate_mod.probe_log_count
+    monkeypatch.setattr(estimate_mod, "probe_log_count", lambda *a, **kw: real(*a, **{**kw, "min_probes": 10**6}))
+    (r,) = count([f], options=CountOptions(sat_budget=1e-9, probe_budget=0.2, **stages))
+    assert r.stats["probe"]["probes"] > 0 and not r.stats["probe"]["used"]  # finished, but too few to answer
+    assert r.estimator == "bp" and r.satisfiable is True and SATISFIABILITY_UNKNOWN not in r.warnings
+    monkeypatch.undo()
+    (r,) = count([f], options=CountOptions(probe_budget=0, **stages))
+    assert r.satisfiable is True and SATISFIABILITY_UNKNOWN not in r.warnings

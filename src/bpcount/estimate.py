@@ -63,6 +63,12 @@ MAX_BATCH_EDGES = 4_000_000
 #: were measured to slow BP down by 10-500x (benchmarks/README.md).
 MULTITHREAD_MIN_EDGES = 100_000
 
+#: The warning of an estimate whose formula no stage found a model of (the MCC ``s`` line says
+#: UNKNOWN): the feasible range's lower bound, ln of one model, and the estimate assume there is one.
+SATISFIABILITY_UNKNOWN = ("no model was found (the SAT check ran out of its --sat-budget and no search probe "
+                          "finished): satisfiability is unknown, and the estimate and its lower bound assume "
+                          "a model exists")
+
 
 @dataclass(frozen=True)
 class CountOptions:
@@ -432,8 +438,9 @@ def _probe(base: CountResult, r: Residual, bounds: tuple[float, float], opts: Co
         info["check"] = round(r.ln_offset + res.ln_check, 6)
         info["check_lower"] = round(r.ln_offset + check_lower_bound(res.ln_samples), 6)
     stats["probe"] = info
-    if res.ln_count is None:
-        return replace(base, stats=stats)
+    if res.ln_count is None:  # every finished probe ended in a model: one proves satisfiability
+        found = any(math.isfinite(x) for x in res.ln_samples)
+        return replace(base, stats=stats, satisfiable=True if found else base.satisfiable)
     if res.ln_count == -math.inf:
         stats["unsat_reason"] = "SAT solver (probes)"
         return replace(base, ln_count=-math.inf, exact=True, satisfiable=False, stats=stats, exact_vars=num_vars)
@@ -790,6 +797,8 @@ def _condition(engine: Engine, todo: list[_Pending], opts: CountOptions) -> None
                 proven_sat = any(s.exact and not s.unsat for s in sims)
                 changes = {"ln_count": ln, "converged": True, "exact": all(s.exact for s in sims),
                            "satisfiable": False if ln == -math.inf else (True if proven_sat else r.satisfiable)}
+                if changes["satisfiable"] is not None:  # a branch settled it
+                    changes["warnings"] = tuple(w for w in r.warnings if w != SATISFIABILITY_UNKNOWN)
         p.result = replace(r, **changes, stats={**r.stats, "conditioning": info}, seconds=r.seconds + share)
 
 
@@ -814,7 +823,9 @@ def _with_engine(result: CountResult, out: dict, share: float, opts: CountOption
     gate-BP base (``stats['gate_base']``) is below the proven lower bound answers that bound, as gate
     BP (``--method bp``) does there: its learned corrections start from a value known to be an
     artefact, and on such formulas they were never closer than the bound (benchmarks/README.md,
-    *seventeenth session*); ``stats['model_estimate']`` keeps the model's own value."""
+    *seventeenth session*); ``stats['model_estimate']`` keeps the model's own value. Where no stage
+    found a model (``satisfiable`` None after the SAT check), a warning says the estimate assumes one
+    (:data:`SATISFIABILITY_UNKNOWN`)."""
     stats = {**result.stats, **out["stats"]}
     ln, warnings = out["ln_count"], result.warnings
     base = stats.get("gate_base")
@@ -823,6 +834,8 @@ def _with_engine(result: CountResult, out: dict, share: float, opts: CountOption
         warnings += (f"the model's gate-BP base {base:.6g} is below the proven lower bound {bounds[0]:.6g}; "
                      "the bound answers, as gate BP's would",)
         ln = bounds[0]
+    if result.satisfiable is None and opts.sat_check:
+        warnings += (SATISFIABILITY_UNKNOWN,)
     ln, warnings = _clamp(ln, bounds, stats, warnings)
     res = replace(result, ln_count=ln, warnings=warnings, converged=out["converged"], iterations=out["iterations"],
                   residual=out["residual"], seconds=result.seconds + share, stats=stats)
