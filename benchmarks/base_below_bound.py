@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import sys
 import time
 from dataclasses import replace
@@ -77,10 +76,6 @@ def below_cases(rows: list[tuple[str, Path, float, bool]]) -> list[dict]:
     return out
 
 
-def rmse(errors: list[float]) -> float:
-    return math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else math.nan
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--labels", type=Path, default=None, help="labels.csv of ../shared/bench")
@@ -107,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     for family in sorted({c["family"] for c in cases}):
         cs = [c for c in cases if c["family"] == family]
         gap = [abs(c["model"] - c["truth"]) - abs(c["answer"] - c["truth"]) for c in cs]
-        lines.append(f"| {family} | {len(cs)} | {rmse([c['bp'] - c['truth'] for c in cs]):.3g} | "
-                     f"{rmse([c['model'] - c['truth'] for c in cs]):.3g} | "
-                     f"{rmse([c['answer'] - c['truth'] for c in cs]):.3g} | "
+        lines.append(f"| {family} | {len(cs)} | {cal.rmse([c['bp'] - c['truth'] for c in cs]):.3g} | "
+                     f"{cal.rmse([c['model'] - c['truth'] for c in cs]):.3g} | "
+                     f"{cal.rmse([c['answer'] - c['truth'] for c in cs]):.3g} | "
                      f"{sum(g > 1e-6 for g in gap)} / {sum(abs(g) <= 1e-6 for g in gap)} / "
                      f"{sum(g < -1e-6 for g in gap)} |")
     lines += ["", "| family | formula | label | gate BP | model | bound |", "|---|---|---|---|---|---|"]

@@ -1,7 +1,7 @@
-"""What the work-model calibration scripts (search_work.py, bound_work.py, sat_work.py) share: the
-``--labels/--splits/--files/--limit`` arguments, the list of formulas they pick, the fit of a work
-model's coefficients, and the markdown report (its head, the coefficient table, wall/charge ratio
-cells)."""
+"""What the benchmark scripts share: the ``--labels/--splits/--files/--limit`` arguments, the list of
+formulas they pick, the RMSE of errors, the fit of a work model's coefficients (search_work.py,
+bound_work.py, sat_work.py, probe_work.py), and the markdown report (its head, the coefficient table,
+wall/charge ratio cells)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ def selected_formulas(ap: argparse.ArgumentParser, opts: argparse.Namespace) -> 
     if not rows:
         ap.error("no formulas: give --labels (with ../shared/bench) or --files")
     return rows
+
+
+def rmse(errors: list[float]) -> float:
+    """Root mean square of ``errors`` (nats), NaN when there are none."""
+    return float(np.sqrt(np.mean(np.square(errors)))) if len(errors) else float("nan")
 
 
 def write_report(lines: list[str], out: Path | None) -> None:

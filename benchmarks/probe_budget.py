@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -126,10 +125,6 @@ def merge_raw(files: list[Path]) -> list[dict]:
     return merged or []
 
 
-def rmse(errors: list[float]) -> float:
-    return float(np.sqrt(np.mean(np.square(errors)))) if errors else math.nan
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     cal.add_formula_args(ap)
@@ -188,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
               "RMSE of ln count over every seed's runs together (in brackets: the runs the probes answer): "
               "the probes' answer where at least m finished within b s of work, else the "
               f"engine's ({opts.method}, clamped into the proven bounds); the engine alone: "
-              f"{rmse([x['engine'] - x['truth'] for x in rows]):.3g}.", "",
+              f"{cal.rmse([x['engine'] - x['truth'] for x in rows]):.3g}.", "",
               "| budget b | " + " | ".join(f"m = {m} (probes answer)" for m in mins) + " |",
               "|---|" + "---|" * len(mins)]
     for b in budgets:
@@ -200,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                     ln = probe_answer(run["samples"], run["work"], b, m)
                     used += ln is not None
                     errs.append((x["engine"] if ln is None else ln) - x["truth"])
-            cells.append(f"{rmse(errs):.3g} ({used}/{len(errs)})")
+            cells.append(f"{cal.rmse(errs):.3g} ({used}/{len(errs)})")
         lines.append(f"| {b:g} | " + " | ".join(cells) + " |")
     targets = [None if t == "none" else float(t) for t in opts.targets.split(",")]
     lines += ["", f"The extension (`--probe-budget {opts.base:g} --probe-max-budget B --probe-target-rse t`): the "
@@ -223,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 used += ln is not None
                 errs.append((x["engine"] if ln is None else ln) - x["truth"])
                 spent.append(work)
-            cells += [f"{rmse(errs):.3g} ({used}/{len(errs)})", f"{np.mean(spent):.2f}" if spent else "nan"]
+            cells += [f"{cal.rmse(errs):.3g} ({used}/{len(errs)})", f"{np.mean(spent):.2f}" if spent else "nan"]
         lines.append(f"| {big:g} | {'none' if target is None else f'{target:g}'} | {'yes' if few else 'no'} | "
                      + " | ".join(cells) + " |")
     lines += ["", "The check (`--probe-check`, the library's default): where fewer than "
@@ -246,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                 chk.append(ln - x["truth"])
                 fired += used
                 closer += used and abs(ln - x["truth"]) < abs(x["engine"] - x["truth"])
-        lines.append(f"| {b:g} | {len(eng)} | {rmse(eng):.3g} | {rmse(chk):.3g} | {fired} ({closer}) |")
+        lines.append(f"| {b:g} | {len(eng)} | {cal.rmse(eng):.3g} | {cal.rmse(chk):.3g} | {fired} ({closer}) |")
     lines += ["", "Per formula, error of ln count (probes finished) at each budget, first seed:", "",
               "| formula | variables | engine | " + " | ".join(f"b = {b:g}" for b in budgets) + " |",
               "|---|---|---|" + "---|" * len(budgets)]

@@ -63,10 +63,6 @@ def labelled(opts: argparse.Namespace, ap: argparse.ArgumentParser) -> list[tupl
     return list(first.values())
 
 
-def rmse(errors: list[float]) -> float:
-    return math.sqrt(float(np.mean(np.square(errors)))) if errors else math.nan
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     cal.add_formula_args(ap)
@@ -119,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     for family, rs in sorted(by_family.items()) + [("**all**", [r for x in by_family.values() for r in x])]:
         off = [r[3][False][0] for r in rs]
         on = [r[3][True][0] for r in rs]
-        lines.append(f"| {family} | {len({r[1] for r in rs})} | {len(rs)} | {rmse(off):.3g} | {rmse(on):.3g} | "
+        lines.append(f"| {family} | {len({r[1] for r in rs})} | {len(rs)} | {cal.rmse(off):.3g} | {cal.rmse(on):.3g} | "
                      f"{max(map(abs, off), default=math.nan):.3g} | {max(map(abs, on), default=math.nan):.3g} | "
                      f"{np.mean([r[3][False][2] for r in rs]):.2f} | {np.mean([r[3][True][2] for r in rs]):.2f} |")
     lines += ["", "Every run (error off → on, probes off → on):", "", "| formula | seed | off | on |",

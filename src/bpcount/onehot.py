@@ -44,17 +44,22 @@ class OneHotGroups:
         return self.num_groups > 0
 
 
-def _complete(lits: np.ndarray, clause_ptr: np.ndarray, cand: np.ndarray, excluded: np.ndarray, key
-              ) -> np.ndarray:
-    """The clauses among ``cand`` (clause indices) whose every pair of literals has its key in
-    ``excluded`` (sorted), without a loop over clauses."""
+def _pair_key(a: np.ndarray, b: np.ndarray, num_vars: int) -> np.ndarray:
+    """Order-free int64 key of each literal pair (a, b) over variables 1..num_vars."""
+    return (np.minimum(a, b) + num_vars) * (2 * num_vars + 1) + (np.maximum(a, b) + num_vars)
+
+
+def _complete(lits: np.ndarray, clause_ptr: np.ndarray, cand: np.ndarray, excluded: np.ndarray,
+              num_vars: int) -> np.ndarray:
+    """The clauses among ``cand`` (clause indices) whose every pair of literals has its
+    :func:`_pair_key` in ``excluded`` (sorted), without a loop over clauses."""
     size = np.diff(clause_ptr)[cand]
     edge = index_ranges(clause_ptr[cand], size)
     clause_of_edge = np.repeat(np.arange(len(cand)), size)
     later = clause_ptr[cand][clause_of_edge] + size[clause_of_edge] - edge - 1  # positions after the edge
     first = np.repeat(edge, later)  # every pair (i < j) of positions within each clause
     second = first + 1 + (np.arange(int(later.sum())) - np.repeat(np.cumsum(later) - later, later))
-    found = np.isin(key(lits[first], lits[second]), excluded)
+    found = np.isin(_pair_key(lits[first], lits[second], num_vars), excluded)
     missing = np.bincount(np.repeat(clause_of_edge, later)[~found], minlength=len(cand))
     return cand[missing == 0]
 
@@ -80,18 +85,12 @@ def exactly_one_groups(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray,
     cand = np.flatnonzero((size >= 3) & (size <= max_size))
     if not len(binary) or not len(cand):
         return OneHotGroups(group_of_var, literal_of_var, 0)
-    stride = 2 * num_vars + 1
-
-    def key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Order-free key of the literal pair (a, b)."""
-        return (np.minimum(a, b) + num_vars) * stride + (np.maximum(a, b) + num_vars)
-
     # (¬p ∨ ¬q) excludes p ∧ q: key each binary clause by the pair it excludes
     p, q = -lits[clause_ptr[binary]], -lits[clause_ptr[binary] + 1]
-    excluded = np.unique(key(p, q))
+    excluded = np.unique(_pair_key(p, q, num_vars))
     # a clause of k literals can only be a group if each of them is excluded by k − 1 binary clauses
     # (a cheap filter first: the pairs of every long clause could be many)
-    exclusions = np.bincount(np.concatenate([p, q]) + num_vars, minlength=stride)
+    exclusions = np.bincount(np.concatenate([p, q]) + num_vars, minlength=2 * num_vars + 1)
     edge = index_ranges(clause_ptr[cand], size[cand])
     fewest = np.minimum.reduceat(exclusions[lits[edge] + num_vars], np.cumsum(size[cand]) - size[cand])
     cand = cand[fewest >= size[cand] - 1]
@@ -101,7 +100,7 @@ def exactly_one_groups(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray,
     while start < len(cand):  # chunks of candidates with at most MAX_PAIRS pairs (at least one clause)
         before = int(pairs[start - 1]) if start else 0
         stop = max(start + 1, int(np.searchsorted(pairs, before + MAX_PAIRS, side="right")))
-        groups.append(_complete(lits, clause_ptr, cand[start:stop], excluded, key))
+        groups.append(_complete(lits, clause_ptr, cand[start:stop], excluded, num_vars))
         start = stop
     groups = np.concatenate(groups)
     if not len(groups):
