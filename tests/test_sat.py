@@ -180,3 +180,79 @@ def test_a_moved_deadline_replaces_the_backstop():
             time.sleep(0.1)
             assert meter.solve() is True and meter.solve([-2]) is False
 
+
+
+def _solver_factory(monkeypatch, runs_out: set[str], built: list[str]):
+    """Make ``pysat.solvers.Solver`` record each solver built in ``built`` and, for the names in
+    ``runs_out``, answer None to every limited call after doing the real call's work (a solver
+    that ran out of its budget)."""
+    import pysat.solvers
+
+    real = pysat.solvers.Solver
+
+    class Recording(real):
+        def __init__(self, name="m22", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self._runs_out = name in runs_out
+            built.append(name)
+
+        def solve_limited(self, assumptions=[], expect_interrupt=False):  # noqa: B006 (pysat's signature)
+            answer = super().solve_limited(assumptions=assumptions, expect_interrupt=expect_interrupt)
+            return None if self._runs_out else answer
+
+    monkeypatch.setattr(pysat.solvers, "Solver", Recording)
+
+
+def test_the_second_solver_answers_where_the_first_ran_out(monkeypatch):
+    """Where the first solver runs out of the check's budget, the next one checks with a budget of
+    its own and the enumeration goes on with it: counts still exact against brute force, the
+    answering solver named, and both solvers' work charged."""
+    from bpcount.sat import CHECK_SOLVERS
+
+    assert len(CHECK_SOLVERS) >= 2 and CHECK_SOLVERS[0] == SOLVER_NAME
+    first, second = CHECK_SOLVERS[:2]
+    cases = list(residuals(seed=21, weighted=False, n_formulas=25))
+    assert cases
+    alone = {}
+    for i, (r, _) in enumerate(cases):  # reference runs with the real solvers, one at a time
+        alone[i] = (enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=0, sat_budget=5.0,
+                                     solvers=(first,)),
+                    enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=1 << 16, sat_budget=5.0,
+                                     enum_budget=5.0, solvers=(second,)))
+    built: list[str] = []
+    _solver_factory(monkeypatch, {first}, built)
+    for i, (r, ln_z) in enumerate(cases):
+        built.clear()
+        e = enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=1 << 16, sat_budget=5.0, enum_budget=5.0)
+        assert built == [first, second]
+        g, m = alone[i]
+        assert e.solver == second and e.satisfiable == (ln_z > -math.inf)
+        assert e.ln_count == pytest.approx(ln_z, abs=1e-9) if ln_z > -math.inf else e.ln_count == -math.inf
+        assert e.counts == {k: g.counts[k] + m.counts[k] for k in e.counts}
+
+
+def test_the_second_solver_is_not_built_where_the_first_answers(monkeypatch):
+    """Where the first solver answers (a model or a proof), the answer is its own: no second solver
+    is built and nothing changes against running it alone; where every solver runs out, the check
+    says so (None) after trying each."""
+    from bpcount.sat import CHECK_SOLVERS
+
+    cases = list(residuals(seed=22, weighted=True, n_formulas=20))
+    reference = [enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=8, sat_budget=5.0,
+                                  enum_budget=5.0, solvers=CHECK_SOLVERS[:1]) for r, _ in cases]
+    built: list[str] = []
+    _solver_factory(monkeypatch, set(), built)
+    for (r, _), ref in zip(cases, reference):
+        built.clear()
+        e = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=8, sat_budget=5.0,
+                             enum_budget=5.0)
+        assert built == [CHECK_SOLVERS[0]] and e.solver == CHECK_SOLVERS[0]
+        assert (e.satisfiable, e.ln_count, e.models, e.ln_found, e.counts) == \
+            (ref.satisfiable, ref.ln_count, ref.models, ref.ln_found, ref.counts)
+    monkeypatch.undo()
+    _solver_factory(monkeypatch, set(CHECK_SOLVERS), built)
+    r, _ = cases[0]
+    built.clear()
+    e = enumerate_models(r.num_vars, r.lits, r.clause_ptr, max_models=8, sat_budget=5.0, enum_budget=5.0)
+    assert built == list(CHECK_SOLVERS)
+    assert e.satisfiable is None and e.solver is None and e.models == 0 and e.ln_count is None

@@ -366,7 +366,8 @@ def _prepare(source: str | Formula, opts: CountOptions) -> _Pending:
         r = simplified.residual
         found = enumerate_models(r.num_vars, r.lits, r.clause_ptr, r.log_phi, max_models=opts.enum_models,
                                  sat_budget=opts.sat_budget, enum_budget=opts.enum_budget)
-        stats["sat"] = {"work": round(found.work, 6), "seconds": round(found.seconds, 6), **(found.counts or {})}
+        stats["sat"] = {"work": round(found.work, 6), "seconds": round(found.seconds, 6), "solver": found.solver,
+                        **(found.counts or {})}
         satisfiable = found.satisfiable
         if satisfiable is False:
             stats["unsat_reason"] = "SAT solver"

@@ -2,8 +2,9 @@
 count by enumeration when a formula has few models.
 
 BP proves neither SAT nor UNSAT (bp-cnf.md §6); the MCC output needs a witness for
-``s SATISFIABLE`` and a proof for ``s UNSATISFIABLE``. We run Glucose 4 with a wall-clock budget
-(interrupted from a timer thread) and return None when it runs out.
+``s SATISFIABLE`` and a proof for ``s UNSATISFIABLE``. We run Glucose 4 with a budget (and a
+wall-clock backstop: interrupted from a timer thread), then, only where it ran out, MiniSat 2.2 with a
+budget of its own (:data:`CHECK_SOLVERS`), and return None when both run out.
 
 :func:`enumerate_models` goes on from the witness the way ApproxMC's base case does: block each
 model found and ask again, up to ``max_models`` models within a time budget. When the solver proves
@@ -31,8 +32,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: python-sat solver used for the check (supports interrupt()).
+#: python-sat solver of the SAT check and of the search probes' oracle (:mod:`bpcount.probe`);
+#: supports interrupt() and propagation and conflict limits.
 SOLVER_NAME = "glucose4"
+
+#: Solvers the SAT check tries in turn, each with the whole check budget, the next only where the
+#: one before ran out of it without a model or a proof (:func:`enumerate_models`). On 27 planted
+#: random 3-CNFs near the threshold (n = 300–400, ratio 4.6–4.8; ``benchmarks/results/sat_fallback.md``)
+#: Glucose answered 11 checks, MiniSat 2.2 alone 10 and the two in turn 15: each finds models where
+#: the other runs out. Where the first answers, nothing changes; where it runs out, the check costs up
+#: to one more budget. MiniSat's work is charged by the same :class:`SatWorkModel` (fitted on
+#: Glucose), so its budget is as deterministic as Glucose's.
+CHECK_SOLVERS = (SOLVER_NAME, "minisat22")
 
 #: Defaults shared by counting (CountOptions, the CLI) and training (formulas counting would
 #: enumerate are not trained on): seconds of work (reference machine, :class:`SatWorkModel`) for the
@@ -142,7 +153,8 @@ class Enumeration:
     (−inf when UNSAT). ``models``: models found (≤ max_models + 1). ``ln_found``: ln of the (weighted)
     sum over the models found, a lower bound on ln Z (−inf when none was found). ``work``: reference
     seconds charged (SAT check + enumeration, :class:`SatWorkModel`); ``counts``: what was charged
-    (propagations, conflicts, model_literals); ``seconds``: wall time.
+    (propagations, conflicts, model_literals); ``seconds``: wall time; ``solver``: the solver that
+    answered the check (:data:`CHECK_SOLVERS`; None where none did or no call was needed).
     """
 
     satisfiable: bool | None
@@ -152,6 +164,7 @@ class Enumeration:
     work: float = 0.0
     counts: dict | None = None
     seconds: float = 0.0
+    solver: str | None = None
 
 
 def _load(solver, lits: np.ndarray, clause_ptr: np.ndarray) -> None:
@@ -163,9 +176,9 @@ def _load(solver, lits: np.ndarray, clause_ptr: np.ndarray) -> None:
 
 def enumerate_models(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, log_weights: np.ndarray | None = None,
                      *, max_models: int, sat_budget: float, enum_budget: float = 0.0,
-                     work_model: SatWorkModel = DEFAULT_SAT_WORK_MODEL, wall_factor: float = WALL_LIMIT_FACTOR
-                     ) -> Enumeration:
-    """A budgeted SAT call, then (``max_models`` > 0) enumeration of up to ``max_models`` models.
+                     work_model: SatWorkModel = DEFAULT_SAT_WORK_MODEL, wall_factor: float = WALL_LIMIT_FACTOR,
+                     solvers: tuple[str, ...] = CHECK_SOLVERS) -> Enumeration:
+    """A budgeted SAT check, then (``max_models`` > 0) enumeration of up to ``max_models`` models.
 
     Args:
         num_vars, lits, clause_ptr: the formula: ``lits`` (E,) signed literals over 1..num_vars,
@@ -173,48 +186,67 @@ def enumerate_models(num_vars: int, lits: np.ndarray, clause_ptr: np.ndarray, lo
             simplifier's residual; a variable in no clause would be missing from the blocking clauses).
         log_weights: (num_vars, 2) ln w(¬x), ln w(x), or None (unweighted).
         max_models: stop (count unknown) once more than this many models are found; 0: SAT check only.
-        sat_budget: seconds of work (reference machine, ``work_model``) for the first call (the SAT check).
+        sat_budget: seconds of work (reference machine, ``work_model``) for the SAT check, per solver.
         enum_budget: seconds of work for all further calls together.
         wall_factor: each budget's wall-clock limit, as a multiple of it (``math.inf``: none).
+        solvers: python-sat solver names the check tries in turn, each with ``sat_budget`` of its own,
+            the next only where the one before ran out of it (:data:`CHECK_SOLVERS`); the solver that
+            answered enumerates.
     """
     from pysat.solvers import Solver
 
+    if not solvers:
+        raise ValueError("enumerate_models: solvers must name at least one solver")
     t0 = time.monotonic()
     if len(clause_ptr) <= 1:
         ln = num_vars * math.log(2.0) if log_weights is None else \
             float(np.logaddexp(log_weights[:, 0], log_weights[:, 1]).sum())
         return Enumeration(True, ln, 1, ln)
-    with Solver(name=SOLVER_NAME) as solver:
-        _load(solver, lits, clause_ptr)
-        check = _Meter(solver, sat_budget, work_model, time.monotonic() + wall_factor * sat_budget)
-        with check:
-            first = check.solve()
+    meters: list[_Meter] = []
 
-        def result(satisfiable, ln_count, models, ln_found, meters) -> Enumeration:
-            counts = {k: sum(m.counts[k] for m in meters) for k in check.counts}
-            return Enumeration(satisfiable, ln_count, models, ln_found, work=sat_work(work_model, **counts),
-                               counts=counts, seconds=time.monotonic() - t0)
+    def result(satisfiable, ln_count, models, ln_found, name) -> Enumeration:
+        counts = {k: sum(m.counts[k] for m in meters) for k in meters[0].counts}
+        return Enumeration(satisfiable, ln_count, models, ln_found, work=sat_work(work_model, **counts),
+                           counts=counts, seconds=time.monotonic() - t0, solver=name)
 
+    solver = first = name = None
+    try:
+        for name in solvers:  # a solver that ran out is deleted before the next one is built
+            if solver is not None:
+                solver.delete()
+            solver = Solver(name=name)
+            _load(solver, lits, clause_ptr)
+            check = _Meter(solver, sat_budget, work_model, time.monotonic() + wall_factor * sat_budget)
+            meters.append(check)
+            with check:
+                first = check.solve()
+            if first is not None:
+                break
         if first is not True:
-            return result(first, -math.inf if first is False else None, 0, -math.inf, [check])
+            return result(first, -math.inf if first is False else None, 0, -math.inf,
+                          None if first is None else name)
         models = [solver.get_model()[:num_vars]]
         if max_models <= 0 or enum_budget <= 0:
-            return result(True, None, 1, _ln_sum(models, log_weights), [check])
+            return result(True, None, 1, _ln_sum(models, log_weights), name)
         meter = _Meter(solver, enum_budget, work_model, time.monotonic() + wall_factor * enum_budget)
+        meters.append(meter)
         with meter:
             while len(models) <= max_models:
                 meter.model_read(num_vars)
                 solver.add_clause([-x for x in models[-1]])
                 answer = meter.solve()
                 if answer is None:
-                    return result(True, None, len(models), _ln_sum(models, log_weights), [check, meter])
+                    return result(True, None, len(models), _ln_sum(models, log_weights), name)
                 if answer is False:
                     break
                 models.append(solver.get_model()[:num_vars])
             else:
-                return result(True, None, len(models), _ln_sum(models, log_weights), [check, meter])
+                return result(True, None, len(models), _ln_sum(models, log_weights), name)
+    finally:
+        if solver is not None:
+            solver.delete()
     ln = _ln_sum(models, log_weights)
-    return result(True, ln, len(models), ln, [check, meter])
+    return result(True, ln, len(models), ln, name)
 
 
 def _ln_sum(models: list[list[int]], log_weights: np.ndarray | None) -> float:

@@ -82,3 +82,8 @@ def kcnf_files(folder, count: int, *, seed: int, n: int, ratio: float) -> list[s
 @pytest.fixture(scope="module")
 def probe_groups_script():
     return load_script("probe_groups")
+
+
+@pytest.fixture(scope="module")
+def sat_fallback_script():
+    return load_script("sat_fallback")
