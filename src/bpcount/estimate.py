@@ -65,7 +65,7 @@ MULTITHREAD_MIN_EDGES = 100_000
 
 #: The warning of an estimate whose formula no stage found a model of (the MCC ``s`` line says
 #: UNKNOWN): the feasible range's lower bound, ln of one model, and the estimate assume there is one.
-SATISFIABILITY_UNKNOWN = ("no model was found (the SAT check ran out of its --sat-budget and no search probe "
+SATISFIABILITY_UNKNOWN = ("no model was found (each SAT check solver ran out of its --sat-budget and no search probe "
                           "finished): satisfiability is unknown, and the estimate and its lower bound assume "
                           "a model exists")
 
