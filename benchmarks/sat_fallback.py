@@ -16,9 +16,8 @@ the repository; labels by pyganak, 30 s each, most of which timed out)::
 
     bpcount generate kcnf --out runs/satfb/k250_42 -n 6 --seed 1 -p n=250 -p ratio=4.2 --label --timeout 30
     bpcount generate kcnf --out runs/satfb/k300_43 -n 6 --seed 2 -p n=300 -p ratio=4.3 --label --timeout 30
-    bpcount generate kcnf --out runs/satfb/k200_44 -n 6 --seed 3 -p n=200 -p ratio=4.4 --label --timeout 30
     bpcount generate coloring --out runs/satfb/c200_46 -n 6 --seed 4 -p nodes=200 -p degree=4.6 -p colors=3 --label --timeout 30
-    bpcount generate coloring --out runs/satfb/c150_44 -n 6 --seed 5 -p nodes=150 -p degree=4.4 -p colors=3 --label --timeout 30
+    bpcount generate coloring --out runs/satfb/c200_49 -n 10 --seed 13 -p nodes=200 -p degree=4.9 -p colors=3
 
     python benchmarks/sat_fallback.py --files runs/satfb/*/*.cnf --labels ../shared/bench/labels.csv \\
         --splits train,val,unlabeled --planted 3 --out benchmarks/results/sat_fallback.md
