@@ -79,6 +79,16 @@ def test_train_smoke(tmp_path):
     assert all(torch.allclose(ckpt["state_dict"][k].double(), init["state_dict"][k].double(), atol=1e-6)
                for k in init["state_dict"])
 
+    # --gate-iters, where given with --init, replaces the checkpoint's gate-BP iteration count (a solver
+    # setting, not a weight); every other model option still comes from the checkpoint
+    assert init["model_config"]["gate_iters"] != 7
+    regated = CliRunner().invoke(cli, ["train", str(tmp_path / "cnf"), "--labels", str(labels), "--out",
+                                       str(tmp_path / "regated"), "--epochs", "1", "--layers", "3", "--lr", "1e-9",
+                                       "--gate-iters", "7", "--init", str(out / "last.pt"), "--exact-max-vars", "0",
+                                       "--exact-width", "0", "--enum-models", "0", "--search-budget", "0", "-q"])
+    assert regated.exit_code == 0, regated.output
+    assert load_checkpoint(tmp_path / "regated" / "last.pt")["model_config"] == {**init["model_config"], "gate_iters": 7}
+
 
 def test_train_bad_csv(tmp_path):
     bad = tmp_path / "bad.csv"

@@ -101,6 +101,8 @@ class TrainConfig:
     # training (bpcount.parallel; 0: one per CPU); the budgets are work, with wall-clock limits of 5x
     resume: str | None = None  # checkpoint to continue from (its model config wins)
     init: str | None = None  # checkpoint whose weights start a fresh run
+    init_gate_iters: int | None = None  # with init: the gate-BP iterations of the fine-tuned model's base
+    # (a solver setting, not a weight: e.g. to match `--method bp`); None keeps the checkpoint's
     progress: bool = True
 
 
@@ -412,6 +414,8 @@ def train(config: TrainConfig) -> TrainResult:
         model = model_from_checkpoint(resume_ckpt)
     elif cfg.init:
         model = model_from_checkpoint(load_checkpoint(cfg.init))
+        if cfg.init_gate_iters is not None:
+            model.config = dataclasses.replace(model.config, gate_iters=cfg.init_gate_iters)
     else:
         # a model trained with float32 messages keeps them at inference (BPNNConfig.message_dtype)
         pinned = "float32" if cfg.dtype == "float32" else cfg.model.message_dtype

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import click
+from click.core import ParameterSource
 
 from bpcount.cli.common import verbosity_options
 from bpcount.elimination import DEFAULT_MAX_WIDTH
@@ -91,7 +92,8 @@ from bpcount.search import DEFAULT_SEARCH_BUDGET
               help="Continue from a training checkpoint (e.g. OUT/last.pt).")
 @click.option("--init", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Fine-tune: start a fresh run (new optimiser, epoch 1) from this checkpoint's weights and "
-                   "model config (the model options above are then ignored), e.g. pretrained/default.pt.")
+                   "model config (the model options above are then ignored, except --gate-iters where given: "
+                   "the gate-BP base's iterations are a solver setting, not a weight), e.g. pretrained/default.pt.")
 @verbosity_options
 def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
                   families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, enum_models, search_budget, equivalences, jobs, seed, dtype, device,
@@ -99,6 +101,8 @@ def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, 
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
     from bpcount.bpnn.train import TrainConfig, train
+
+    given = click.get_current_context().get_parameter_source("gate_iters") == ParameterSource.COMMANDLINE
 
     model = BPNNConfig(num_layers=layers, tied=tied, damping=damping, warmup_iters=warmup_iters,
                        gate_features=gate_features, convergence_feature=convergence_feature,
@@ -109,7 +113,7 @@ def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, 
                          val_fraction=val_fraction, families=tuple(families), patience=patience,
                          max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars,
                          exact_max_width=exact_max_width, enum_models=enum_models, search_budget=search_budget, equivalences=equivalences, jobs=jobs, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume, init=init,
-                         progress=not quiet)
+                         init_gate_iters=gate_iters if init and given else None, progress=not quiet)
     try:
         result = train(config)
     except (ValueError, FileNotFoundError) as exc:
