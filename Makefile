@@ -50,18 +50,13 @@ train-data: install
 	$(GENERATE) grid -n 50 --seed 302 -p rows=14 -p cols=14 -p determinism=0.8 -p evidence=8 >/dev/null
 	$(GENERATE) grid -n 50 --seed 303 -p rows=18 -p cols=18 -p determinism=0.9 -p evidence=10 >/dev/null
 
-# Retrain the shipped model (pretrained/README.md, *Reproduce*; ≈ 10 min on 2 CPU cores): the third
-# model's run (gate-BP base of 300 iterations), then the twentieth session's fine-tune of it with the
-# base of `--method bp` (500 iterations); the result is runs/default/best.pt. Needs ../shared/bench
-# (BENCH) for the labelled benchmark formulas.
+# Retrain the shipped model (pretrained/README.md, *Reproduce*; ≈ 10 min on 2 CPU cores); the result
+# is runs/default/best.pt. Needs ../shared/bench (BENCH) for the labelled benchmark formulas.
 BENCH   ?= ../shared/bench
-TRAIN    = OMP_NUM_THREADS=1 $(BIN)/bpcount train --labels $(BENCH)/labels.csv --extra-labels $(GEN)/labels.csv \
-	    --equivalences --exact-width 0 --enum-models 0 --search-budget 0 --loss mse-scaled --patience 0 \
-	    --dtype float32 --max-minutes 30 -q
 train-default: train-data
-	$(TRAIN) --out runs/default-base --layers 8 --warmup-iters 30 --gate-base --gate-iters 300 \
-	    --base-when-converged --lr 3e-4 --epochs 40
-	$(TRAIN) --out runs/default --init runs/default-base/best.pt --gate-iters 500 --lr 1e-4 --epochs 15
+	OMP_NUM_THREADS=1 $(BIN)/bpcount train --labels $(BENCH)/labels.csv --extra-labels $(GEN)/labels.csv \
+	    --out runs/default --layers 8 --warmup-iters 30 --equivalences --gate-base --gate-iters 500 --base-when-converged \
+	    --exact-width 0 --enum-models 0 --search-budget 0 --loss mse-scaled --lr 3e-4 --epochs 40 --patience 0 --dtype float32 --max-minutes 30 -q
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache

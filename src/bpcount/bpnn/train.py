@@ -58,6 +58,7 @@ HUBER_DELTA = 1.0
 #: (a per-variable bias) costs in proportion to the number of variables instead of its square, and
 #: the few 10⁴-variable formulas stop drowning the gradient of the rest.
 SCALED_LOSS_VARS = 100.0
+BASE_BOUND_TOL = 1e-9  # nats: a gate-BP base this close to ln_offset was projected up to it
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class TrainConfig:
     init: str | None = None  # checkpoint whose weights start a fresh run
     init_gate_iters: int | None = None  # with init: the gate-BP iterations of the fine-tuned model's base
     # (a solver setting, not a weight: e.g. to match `--method bp`); None keeps the checkpoint's
+    skip_base_below_bound: bool = True  # gate_base models: neither train nor validate on formulas whose
+    # gate-BP base lies below their lower bound (see base_below_bound): counting answers the bound there
     progress: bool = True
 
 
@@ -337,6 +340,19 @@ def cache_gate_base(model: BPNN, examples: list[Example], *, device: str = "cpu"
             e.gate_row = row
 
 
+def base_below_bound(example: Example) -> bool:
+    """Whether ``example``'s cached gate-BP base was raised to its lower bound ``ln_offset`` (the Bethe
+    value said fewer models than the residual's exact part proves). Counting answers the bound on
+    such a formula, never the model (:func:`bpcount.estimate._with_engine`), so a model that trains
+    on it spends its loss on outputs nobody sees, and validating on it makes the epoch choice hang on
+    them (the two val sk formulas of this kind moved the validation RMSE by tens of nats between
+    epochs)."""
+    if example.gate_row is None:
+        return False
+    log_z, clamped, _ = example.gate_row.tolist()
+    return clamped > 0 and log_z <= example.residual.ln_offset + BASE_BOUND_TOL
+
+
 def _batch_base(model: BPNN, batch: list[Example], device: str) -> GateBase | None:
     if not model.config.gate_base or any(e.gate_row is None for e in batch):
         return None
@@ -433,9 +449,17 @@ def train(config: TrainConfig) -> TrainResult:
     train_set, val_set = split_examples(examples, cfg, has_split)
     if not train_set:
         raise ValueError(f"{cfg.labels}: no usable training formulas (skipped: {skipped})")
+    cache_gate_base(model, train_set + val_set, device=cfg.device)
+    if model.config.gate_base and cfg.skip_base_below_bound:
+        below = sum(base_below_bound(e) for e in train_set + val_set)
+        if below:
+            skipped["base below bound"] = below
+            train_set = [e for e in train_set if not base_below_bound(e)]
+            val_set = [e for e in val_set if not base_below_bound(e)]
+            if not train_set:
+                raise ValueError(f"{cfg.labels}: no usable training formulas (skipped: {skipped})")
     skip_txt = ", ".join(f"{v} {k}" for k, v in sorted(skipped.items())) or "none"
     _log(f"bpcount train: {len(train_set)} train, {len(val_set)} val formulas; skipped: {skip_txt}", cfg.progress)
-    cache_gate_base(model, train_set + val_set, device=cfg.device)
 
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = _scheduler(opt, cfg)

@@ -75,6 +75,9 @@ from bpcount.search import DEFAULT_SEARCH_BUDGET
 @click.option("--search-budget", type=click.FloatRange(min=0.0), default=DEFAULT_SEARCH_BUDGET, show_default=True,
               help="Skip formulas the exact search decides within this many seconds (reference-machine "
                    "work, as bpcount --search-budget): counting decides them exactly. 0 trains on them too.")
+@click.option("--skip-base-below-bound/--keep-base-below-bound", default=True, show_default=True,
+              help="--gate-base: neither train nor validate on formulas whose gate-BP base is below their "
+                   "exact part ln_offset (counting answers that bound there, never the model).")
 @click.option("--equivalences/--no-equivalences", default=True, show_default=True,
               help="Simplify with equivalent-literal substitution. Stored in the checkpoint: counting with "
                    "the model simplifies the same way.")
@@ -96,7 +99,7 @@ from bpcount.search import DEFAULT_SEARCH_BUDGET
                    "the gate-BP base's iterations are a solver setting, not a weight), e.g. pretrained/default.pt.")
 @verbosity_options
 def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, lr, lr_schedule, loss, split, val_fraction,
-                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, enum_models, search_budget, equivalences, jobs, seed, dtype, device,
+                  families, patience, max_minutes, layers, tied, damping, warmup_iters, gate_features, convergence_feature, gate_base, gate_iters, base_when_converged, hidden, max_edges, exact_max_vars, exact_max_width, enum_models, search_budget, skip_base_below_bound, equivalences, jobs, seed, dtype, device,
                   ema, resume, init, verbose, quiet) -> None:
     """Train a BPNN on labelled CNF formulas (regression of ln model count)."""
     from bpcount.bpnn.model import BPNNConfig
@@ -112,7 +115,7 @@ def train_command(data_dirs, labels, extra_labels, out_dir, epochs, batch_size, 
                          batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, loss=loss, split=split,
                          val_fraction=val_fraction, families=tuple(families), patience=patience,
                          max_minutes=max_minutes, max_edges=max_edges, exact_max_vars=exact_max_vars,
-                         exact_max_width=exact_max_width, enum_models=enum_models, search_budget=search_budget, equivalences=equivalences, jobs=jobs, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume, init=init,
+                         exact_max_width=exact_max_width, enum_models=enum_models, search_budget=search_budget, skip_base_below_bound=skip_base_below_bound, equivalences=equivalences, jobs=jobs, seed=seed, dtype=dtype, device=device, ema=ema, resume=resume, init=init,
                          init_gate_iters=gate_iters if init and given else None, progress=not quiet)
     try:
         result = train(config)
