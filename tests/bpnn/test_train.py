@@ -1,6 +1,9 @@
-"""Training losses and the split rules of bpcount.bpnn.train (no training runs here)."""
+"""Training losses, example preparation and the below-bound skip of bpcount.bpnn.train (two one-epoch runs
+of a tiny model)."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
@@ -74,7 +77,7 @@ def _gated(ln_offset: float, row: list[float] | None) -> Example:
 def test_base_below_bound_is_a_base_raised_to_ln_offset_only():
     from bpcount.bpnn.train import base_below_bound
 
-    upper = 2.0 + 5 * 0.6931471805599453
+    upper = 2.0 + 5 * math.log(2.0)
     assert base_below_bound(_gated(2.0, [2.0, 1.0, 1.0]))  # raised to the lower end
     assert not base_below_bound(_gated(2.0, [upper, 1.0, 0.0]))  # lowered to the upper end
     assert not base_below_bound(_gated(2.0, [2.0, 0.0, 0.0]))  # a base that is ln_offset itself
