@@ -451,11 +451,12 @@ def train(config: TrainConfig) -> TrainResult:
         raise ValueError(f"{cfg.labels}: no usable training formulas (skipped: {skipped})")
     cache_gate_base(model, train_set + val_set, device=cfg.device)
     if model.config.gate_base and cfg.skip_base_below_bound:
-        below = sum(base_below_bound(e) for e in train_set + val_set)
+        kept_train = [e for e in train_set if not base_below_bound(e)]
+        kept_val = [e for e in val_set if not base_below_bound(e)]
+        below = len(train_set) + len(val_set) - len(kept_train) - len(kept_val)
         if below:
             skipped["base below bound"] = below
-            train_set = [e for e in train_set if not base_below_bound(e)]
-            val_set = [e for e in val_set if not base_below_bound(e)]
+            train_set, val_set = kept_train, kept_val
             if not train_set:
                 raise ValueError(f"{cfg.labels}: no usable training formulas (skipped: {skipped})")
     skip_txt = ", ".join(f"{v} {k}" for k, v in sorted(skipped.items())) or "none"
