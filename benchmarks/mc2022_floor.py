@@ -109,9 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             wall = time.time() - t0
             ln = np.asarray([v for v in res.ln_samples if math.isfinite(v)])
             mean = ln_mean(ln) if len(ln) else None
-            truth = None if ln_res is None else ln_res
             probes.append(f"| {name} | {seed} | {res.probes} | {'answer' if res.ln_count is not None else 'check'} | "
-                          f"{_fmt(mean)} | {_fmt(None if mean is None or truth is None else mean - truth)} | "
+                          f"{_fmt(mean)} | {_fmt(None if mean is None or ln_res is None else mean - ln_res)} | "
                           f"{_fmt(float(ln.mean()) if len(ln) else None)} | "
                           f"{_fmt(float(ln.var(ddof=1)) if len(ln) > 1 else None)} | {res.sat_calls} | "
                           f"{res.work:.2f} | {wall:.1f} | {_fmt(wall / res.work if res.work else None)} |")
